@@ -1,0 +1,43 @@
+# Two entry points for a fresh machine: `make test` and `make demo`.
+# Each bootstraps .venv with the pinned dependencies (requirements/*.txt) on first use.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: test lint typecheck unit demo sandbox bench clean
+
+$(STAMP): pyproject.toml requirements/runtime.txt requirements/dev.txt requirements/reference.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -r requirements/dev.txt
+	$(PIP) install --no-deps -r requirements/reference.txt
+	$(PIP) install --no-deps --no-build-isolation -e . || $(PIP) install --no-deps -e .
+	touch $@
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check reconciler tests bench
+	$(BIN)/ruff format --check reconciler tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy reconciler
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+demo: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m reconciler.demo
+
+sandbox: $(STAMP)
+	$(BIN)/edgio-ingress sandbox up --kubeconfig /tmp/edgio-ingress-sandbox.kubeconfig
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,177 @@
+"""Plain values the whole controller speaks: routes, DNS records, CDN rules and plans.
+
+Everything here is frozen and compares by value, so desired and actual state can be
+diffed as sets. Provider identifiers (record ids, rule uuids) and server-side state are
+excluded from comparison: two records are "the same" when they would serve the same
+answer, whoever created them and whatever id the provider gave them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+PathType = str  # "Exact" | "Prefix" | "ImplementationSpecific"
+Protocol = str  # "http" | "https"
+
+
+class DeletionPolicy(enum.StrEnum):
+    """What happens to DNS and CDN objects when their EdgioRoute goes away."""
+
+    DELETE = "Delete"
+    ORPHAN = "Orphan"
+
+
+class Policy(enum.StrEnum):
+    """How much the controller may change, in the external-dns sense."""
+
+    SYNC = "sync"
+    UPSERT_ONLY = "upsert-only"
+    CREATE_ONLY = "create-only"
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerMarker:
+    """Who owns an external object, carried by the external system itself.
+
+    `owner` names the controller instance (one per cluster); `resource` names what the
+    object was made for (``origin`` for the shared A record set, ``edgioroute/ns/name``
+    for a CDN rule). Parsing and rendering live in :mod:`reconciler.ownership`.
+    """
+
+    owner: str
+    resource: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackendRef:
+    """The Service port an Ingress path sends traffic to (by name or by number)."""
+
+    service: str
+    port: str | int
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRule:
+    """One published host + path of a route, before it is resolved against the cluster."""
+
+    host: str
+    path: str
+    path_type: PathType
+    backend: BackendRef
+
+
+@dataclass(frozen=True, slots=True)
+class CdnOption:
+    """One Edgio delivery option: a name and its positional parameters."""
+
+    name: str
+    parameters: tuple[str | int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """An EdgioRoute's spec, typed. Optional fields fall back to controller defaults."""
+
+    namespace: str
+    name: str
+    rules: tuple[RouteRule, ...]
+    shortname: str | None = None
+    origin_hostname: str | None = None
+    origin_protocol: Protocol | None = None
+    source_path: str = "/"
+    tls_hosts: frozenset[str] = frozenset()
+    options: tuple[CdnOption, ...] = ()
+    deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
+    created: str = ""  # RFC 3339 creationTimestamp; the older route wins a conflict
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class DnsRecord:
+    """One record in a zone. Round robin is several A records sharing name and type."""
+
+    zone: str
+    name: str  # relative to the zone; "" is the apex
+    type: str  # "A" | "TXT" (others are listed but never written)
+    data: str  # an address, or the TXT value without its surrounding quotes
+    ttl: int
+    id: str | None = field(default=None, compare=False)
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.name}.{self.zone}" if self.name else self.zone
+
+
+@dataclass(frozen=True, slots=True)
+class CdnRule:
+    """One Edgio delivery rule (a "service instance"): published host + path -> origin.
+
+    `owner` is our marker when the rule carries one; the provider adapter stores it in
+    the rule's options on the wire, so `options` here never contains it.
+    """
+
+    shortname: str
+    published_host: str
+    published_path: str
+    source_host: str
+    source_port: int | None
+    source_path: str = "/"
+    published_protocol: Protocol = "http"
+    source_protocol: Protocol = "http"
+    options: tuple[CdnOption, ...] = ()
+    owner: OwnerMarker | None = None
+    id: str | None = field(default=None, compare=False)
+    state: str | None = field(default=None, compare=False)
+    version: int | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """The natural key: Edgio rejects a second rule with the same host and path."""
+        return (self.shortname, self.published_host, self.published_path)
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One write to one provider. For updates and deletes `current` is the listed object
+    (it carries the provider id); for creates and updates `desired` is what to write."""
+
+    action: Action
+    desired: DnsRecord | CdnRule | None = None
+    current: DnsRecord | CdnRule | None = None
+
+    @property
+    def subject(self) -> DnsRecord | CdnRule:
+        subject = self.desired if self.desired is not None else self.current
+        assert subject is not None, "a change has a desired or a current object"
+        return subject
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Something the plan deliberately did not change, and why (shown to users)."""
+
+    subject: DnsRecord | CdnRule
+    reason: str  # CamelCase, e.g. "ForeignRecord", "PolicyForbidsDelete"
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """An ordered list of changes plus what was held back. Empty changes = converged."""
+
+    changes: tuple[Change, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes

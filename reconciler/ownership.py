@@ -1,0 +1,73 @@
+"""Ownership markers, in the external-dns TXT-registry style.
+
+The controller proves ownership from the external system itself, so that it survives
+the loss of all cluster state: a TXT record next to each managed DNS name, and a
+request header option on each Edgio rule. Both carry the same text::
+
+    heritage=edgio-ingress,edgio-ingress/owner=<owner-id>,edgio-ingress/resource=<what>
+
+Anything that does not parse, or names another heritage, is foreign.
+"""
+
+from __future__ import annotations
+
+from reconciler.model import CdnOption, OwnerMarker
+
+HERITAGE = "edgio-ingress"
+OWNER_HEADER = "X-Edgio-Ingress-Owner"
+MARKER_OPTION = "req_send_header"
+TXT_PREFIX = "a-"
+
+
+def render(marker: OwnerMarker) -> str:
+    return (
+        f"heritage={HERITAGE},{HERITAGE}/owner={marker.owner},"
+        f"{HERITAGE}/resource={marker.resource}"
+    )
+
+
+def parse(text: str) -> OwnerMarker | None:
+    """Read a marker; None for anything that is not ours in form (foreign)."""
+    labels: dict[str, str] = {}
+    for part in text.strip().strip('"').split(","):
+        key, sep, value = part.partition("=")
+        if not sep:
+            return None
+        labels[key.strip()] = value.strip()
+    if labels.get("heritage") != HERITAGE:
+        return None
+    owner = labels.get(f"{HERITAGE}/owner", "")
+    if not owner:
+        return None
+    return OwnerMarker(owner=owner, resource=labels.get(f"{HERITAGE}/resource", ""))
+
+
+def txt_name(name: str) -> str:
+    """The name of the TXT record that marks A records of `name` (relative to the zone).
+
+    The type prefix goes on the first label, as external-dns's new format does, so the
+    marker never shares a name with a CNAME someone else may own.
+    """
+    return TXT_PREFIX + name
+
+
+def marker_option(marker: OwnerMarker) -> CdnOption:
+    return CdnOption(MARKER_OPTION, (OWNER_HEADER, render(marker)))
+
+
+def split_marker(options: tuple[CdnOption, ...]) -> tuple[OwnerMarker | None, tuple[CdnOption, ...]]:
+    """Separate our marker option from the user's options of a listed rule."""
+    marker: OwnerMarker | None = None
+    rest: list[CdnOption] = []
+    for option in options:
+        if (
+            marker is None
+            and option.name == MARKER_OPTION
+            and len(option.parameters) == 2
+            and str(option.parameters[0]).lower() == OWNER_HEADER.lower()
+        ):
+            marker = parse(str(option.parameters[1]))
+            if marker is not None:
+                continue
+        rest.append(option)
+    return marker, tuple(rest)

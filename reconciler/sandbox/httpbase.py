@@ -1,0 +1,294 @@
+"""The HTTP server every sandbox emulator is built on.
+
+Emulators subclass :class:`EmulatorServer` and implement :meth:`EmulatorServer.handle`,
+a plain function from :class:`Request` to :class:`Response`. This base owns what all of
+them need the same way: a threaded HTTP/1.1 server on loopback that starts in
+milliseconds, call counters for assertions, fault injection for resilience tests
+(error statuses, 429 storms with or without Retry-After, latency, connection resets,
+dropped streams) and chunked streaming for watch-style endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    target: str  # the raw request target, as sent: path plus "?" plus query
+    path: str  # raw path, percent-encoding kept
+    query: str  # raw query string, without "?"
+    headers: Message
+    body: bytes
+    client: str
+
+    @property
+    def params(self) -> dict[str, list[str]]:
+        return parse_qs(self.query, keep_blank_values=True)
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        values = self.params.get(name)
+        return values[-1] if values else default
+
+    @property
+    def host(self) -> str:
+        return self.headers.get("Host", "")
+
+    def json(self) -> Any:
+        """The body as JSON; a 400 for anything that is not."""
+        try:
+            return json.loads(self.body or b"null")
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise HttpError(Response.json(400, {"error": f"invalid JSON body: {error}"})) from None
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    stream: Iterator[bytes] | None = None  # chunked body; an empty item is a heartbeat
+
+    @classmethod
+    def json(cls, status: int, payload: Any, content_type: str = "application/json") -> Response:
+        return cls(status, json.dumps(payload).encode(), {"Content-Type": content_type})
+
+
+class HttpError(Exception):
+    """Raised anywhere inside `handle` to answer with `response`."""
+
+    def __init__(self, response: Response):
+        super().__init__(response.status)
+        self.response = response
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour, matched by method and a regex searched in the path."""
+
+    status: int | None = 500  # None: no error answer (latency or reset only)
+    method: str | None = None
+    path: str | None = None
+    rate: float = 1.0
+    times: int | None = None  # None: for as long as the fault is installed
+    retry_after: str | None = None  # sent with the error when set
+    delay: float = 0.0
+    reset: bool = False  # close the connection without an answer
+    body: bytes | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method:
+            return False
+        return not self.path or re.search(self.path, path) is not None
+
+
+class Faults:
+    """The faults installed on one emulator; thread-safe, deterministic with a seed."""
+
+    def __init__(self, seed: int = 0):
+        self._faults: list[Fault] = []
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def add(self, **kwargs: Any) -> Fault:
+        fault = Fault(**kwargs)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def pick(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.times == 0 or not fault.matches(method, path):
+                    continue
+                if self._random.random() >= fault.rate:
+                    continue
+                if fault.times is not None:
+                    fault.times -= 1
+                return fault
+        return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests and the demo read the emulators' effects, not their access logs."""
+
+    def _dispatch(self) -> None:
+        emulator = self.server.emulator
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        split = urlsplit(self.path)
+        request = Request(
+            method=self.command,
+            target=self.path,
+            path=split.path,
+            query=split.query,
+            headers=self.headers,
+            body=body,
+            client=self.client_address[0],
+        )
+        emulator.count(request)
+        fault = emulator.faults.pick(request.method, request.path)
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.reset:
+                self.close_connection = True
+                self.connection.close()
+                return
+            if fault.status is not None:
+                self._send(_fault_response(fault))
+                return
+        try:
+            response = emulator.handle(request)
+        except HttpError as error:
+            response = error.response
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            response = Response.json(500, {"error": "internal emulator error"})
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        if response.stream is None:
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if response.body and self.command != "HEAD":
+                self.wfile.write(response.body)
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._stream(response.stream)
+
+    def _stream(self, chunks: Iterator[bytes]) -> None:
+        generation = self.server.emulator.stream_generation
+        try:
+            for chunk in chunks:
+                if self.server.emulator.stream_generation != generation:
+                    self.close_connection = True
+                    return
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
+
+
+def _fault_response(fault: Fault) -> Response:
+    assert fault.status is not None
+    body = fault.body if fault.body is not None else json.dumps(
+        {"error": "injected fault", "status": fault.status}
+    ).encode()
+    headers = {"Content-Type": "application/json"}
+    if fault.retry_after is not None:
+        headers["Retry-After"] = fault.retry_after
+    return Response(fault.status, body, headers)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    emulator: EmulatorServer
+
+
+class EmulatorServer:
+    """A loopback HTTP emulator; a context manager that starts and stops it."""
+
+    name = "emulator"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 0):
+        self.host = host
+        self.port = port
+        self.faults = Faults(seed)
+        self.stream_generation = 0
+        self._calls: Counter[tuple[str, str]] = Counter()
+        self._calls_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def handle(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def route_label(self, request: Request) -> str:
+        """How a request is counted; emulators replace ids with placeholders."""
+        return request.path
+
+    def count(self, request: Request) -> None:
+        with self._calls_lock:
+            self._calls[(request.method, self.route_label(request))] += 1
+
+    def calls(self) -> dict[tuple[str, str], int]:
+        with self._calls_lock:
+            return dict(self._calls)
+
+    def reset_calls(self) -> None:
+        with self._calls_lock:
+            self._calls.clear()
+
+    def drop_streams(self) -> None:
+        """Cut every open streaming response at its next chunk or heartbeat."""
+        self.stream_generation += 1
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Self:
+        server = _Server((self.host, self.port), _Handler)
+        server.emulator = self
+        self.port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, name=f"{self.name}:{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self.drop_streams()
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
