@@ -1,3 +1,3 @@
-"""edgio-ingress: Edgio Delivery CDN as a Kubernetes Ingress provider, with Vultr DNS for the origin."""
+"""edgio-ingress: Edgio Delivery CDN as a Kubernetes Ingress provider (Vultr DNS origin)."""
 
 __version__ = "0.1.0"

@@ -12,7 +12,7 @@ from reconciler import __version__
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgio-ingress",
-        description="Edgio Delivery CDN as a Kubernetes Ingress provider, with Vultr DNS for the origin.",
+        description="Edgio Delivery CDN as a Kubernetes Ingress provider.",
     )
     parser.add_argument("--version", action="version", version=f"edgio-ingress {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

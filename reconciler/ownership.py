@@ -21,8 +21,7 @@ TXT_PREFIX = "a-"
 
 def render(marker: OwnerMarker) -> str:
     return (
-        f"heritage={HERITAGE},{HERITAGE}/owner={marker.owner},"
-        f"{HERITAGE}/resource={marker.resource}"
+        f"heritage={HERITAGE},{HERITAGE}/owner={marker.owner},{HERITAGE}/resource={marker.resource}"
     )
 
 
@@ -55,7 +54,9 @@ def marker_option(marker: OwnerMarker) -> CdnOption:
     return CdnOption(MARKER_OPTION, (OWNER_HEADER, render(marker)))
 
 
-def split_marker(options: tuple[CdnOption, ...]) -> tuple[OwnerMarker | None, tuple[CdnOption, ...]]:
+def split_marker(
+    options: tuple[CdnOption, ...],
+) -> tuple[OwnerMarker | None, tuple[CdnOption, ...]]:
     """Separate our marker option from the user's options of a listed rule."""
     marker: OwnerMarker | None = None
     rest: list[CdnOption] = []

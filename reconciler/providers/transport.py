@@ -83,7 +83,9 @@ class RetryPolicy:
     max_retry_after: float = 60.0
 
 
-def parse_retry_after(value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> float | None:
+def parse_retry_after(
+    value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
     if not value:
         return None
@@ -201,11 +203,11 @@ class HttpTransport:
         if response.ok:
             PROVIDER_CALLS.labels(self.provider, operation, "ok").inc()
             return response
-        error = self._error(operation, response)
-        PROVIDER_CALLS.labels(self.provider, operation, error.reason).inc()
-        if isinstance(error, Throttled):
+        failure = self._error(operation, response)
+        PROVIDER_CALLS.labels(self.provider, operation, failure.reason).inc()
+        if isinstance(failure, Throttled):
             PROVIDER_THROTTLES.labels(self.provider, "server").inc()
-        raise error
+        raise failure
 
     def _error(self, operation: str, response: requests.Response) -> ProviderError:
         status = response.status_code

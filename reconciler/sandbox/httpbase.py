@@ -208,9 +208,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _fault_response(fault: Fault) -> Response:
     assert fault.status is not None
-    body = fault.body if fault.body is not None else json.dumps(
-        {"error": "injected fault", "status": fault.status}
-    ).encode()
+    body = (
+        fault.body
+        if fault.body is not None
+        else json.dumps({"error": "injected fault", "status": fault.status}).encode()
+    )
     headers = {"Content-Type": "application/json"}
     if fault.retry_after is not None:
         headers["Retry-After"] = fault.retry_after
