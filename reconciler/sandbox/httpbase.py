@@ -89,6 +89,7 @@ class Fault:
     delay: float = 0.0
     reset: bool = False  # close the connection without an answer
     body: bytes | None = None
+    after: bool = False  # handle the request first, then misbehave: a write whose answer is lost
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method:
@@ -151,16 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         emulator.count(request)
         fault = emulator.faults.pick(request.method, request.path)
-        if fault is not None:
-            if fault.delay:
-                time.sleep(fault.delay)
-            if fault.reset:
-                self.close_connection = True
-                self.connection.close()
-                return
-            if fault.status is not None:
-                self._send(_fault_response(fault))
-                return
+        if fault is not None and not fault.after and self._misbehave(fault):
+            return
         try:
             response = emulator.handle(request)
         except HttpError as error:
@@ -168,7 +161,22 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             traceback.print_exc(file=sys.stderr)
             response = Response.json(500, {"error": "internal emulator error"})
+        if fault is not None and fault.after and self._misbehave(fault):
+            return
         self._send(response)
+
+    def _misbehave(self, fault: Fault) -> bool:
+        """Apply a fault; True when it answered (or cut) the request itself."""
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.reset:
+            self.close_connection = True
+            self.connection.close()
+            return True
+        if fault.status is not None:
+            self._send(_fault_response(fault))
+            return True
+        return False
 
     def _send(self, response: Response) -> None:
         self.send_response(response.status)
