@@ -59,6 +59,7 @@ class RouteRule:
     path: str
     path_type: PathType
     backend: BackendRef
+    published_protocol: Protocol = "http"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +80,7 @@ class Route:
     shortname: str | None = None
     origin_hostname: str | None = None
     origin_protocol: Protocol | None = None
-    source_path: str = "/"
-    tls_hosts: frozenset[str] = frozenset()
+    origin_path: str = "/"
     options: tuple[CdnOption, ...] = ()
     deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
     created: str = ""  # RFC 3339 creationTimestamp; the older route wins a conflict
