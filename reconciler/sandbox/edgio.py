@@ -255,7 +255,7 @@ class EdgioEmulator(EmulatorServer):
         self.timestamp_window = timestamp_window
         self._uuids = random.Random(seed)
         self._instances: dict[str, _Instance] = {}
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"EdgioEmulator(url={self.url!r}, principal={self.principal!r})"

@@ -184,3 +184,38 @@ def test_concurrent_creates_from_threads(emulator: EdgioEmulator, cdn: EdgioCdn)
         rules = list(pool.map(lambda i: cdn.create_rule(make_rule(path=f"/t{i}/")), range(16)))
     assert len({rule.id for rule in rules}) == 16
     assert_one_instance_per_key(emulator, 16)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (None, "HTTP 500: injected fault"),
+        (b"upstream exploded", "HTTP 500: upstream exploded"),
+        (b'{"message": "database down"}', "HTTP 500: database down"),
+    ],
+)
+def test_error_messages_are_the_servers_own_words(
+    emulator: EdgioEmulator, cdn: EdgioCdn, body: bytes | None, message: str
+) -> None:
+    emulator.faults.add(status=500, body=body)
+    with pytest.raises(ServerError) as caught:
+        cdn.get_rule("3f2b6c1e-0000-4000-8000-000000000001")
+    assert caught.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"<html>maintenance</html>", "answer is not JSON"),
+        (b'{"items": []}', "no 'results' list"),
+        (b'{"results": [{"uuid": "x"}]}', "malformed delivery instance (KeyError 'body')"),
+    ],
+)
+def test_malformed_answers_are_a_clear_error(
+    emulator: EdgioEmulator, cdn: EdgioCdn, body: bytes, message: str
+) -> None:
+    emulator.faults.add(status=200, body=body)
+    with pytest.raises(ProviderError) as caught:
+        cdn.list_rules(SHORTNAME)
+    assert message in str(caught.value)
+    assert caught.value.operation == "list_rules"
