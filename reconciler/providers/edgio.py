@@ -114,7 +114,8 @@ class EdgioCdn:
 
     def create_rule(self, rule: CdnRule) -> CdnRule:
         """POST once; on a retry, first look for the rule, since a POST whose answer was
-        lost may have been applied, and a second POST would duplicate or conflict."""
+        lost may have been applied, and a second POST would duplicate or conflict. Only a
+        rule with our marker counts as ours: anyone else's gets the server's 409."""
         data = _encode(self._payload(rule))
         for attempt in self._transport.retrying():
             with attempt:
@@ -122,7 +123,7 @@ class EdgioCdn:
                     existing = self._find(
                         rule.shortname, rule.published_host, rule.published_path, self._send
                     )
-                    if existing is not None:
+                    if existing is not None and existing.owner == rule.owner:
                         return existing
                 response = self._send("create_rule", "POST", INSTANCES, data=data)
                 return _rule("create_rule", response)
