@@ -145,9 +145,7 @@ def _check_txt(data: str, require_quotes: bool) -> str:
     elif require_quotes or value.startswith('"') or value.endswith('"'):
         raise _bad("Record data must be enclosed in quotes")
     if '"' in value:
-        raise _bad(
-            "Unable to add record: Quotes may only appear at the beginning and end of the data"
-        )
+        raise _bad("Quotes may only appear at the beginning and end of the data")
     return value
 
 
