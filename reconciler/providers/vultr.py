@@ -148,7 +148,8 @@ def _records(
 
 
 def _next_cursor(page: dict[str, Any]) -> str:
-    links = (page.get("meta") or {}).get("links") or {}
+    meta = page.get("meta")
+    links = meta.get("links") if isinstance(meta, dict) else None
     cursor = links.get("next") if isinstance(links, dict) else None
     return cursor if isinstance(cursor, str) else ""
 

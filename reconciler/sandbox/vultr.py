@@ -169,8 +169,6 @@ def _check_data(type_: str, data: object, require_quotes: bool = True) -> str:
 
 
 def _check_int(value: object, what: str, low: int, high: int) -> int:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise _bad(f"Invalid {what}: must be an integer from {low} to {high}")
     return value

@@ -269,6 +269,13 @@ def test_429_past_the_per_ip_limit_without_retry_after() -> None:
     assert statuses[-1] == 429
 
 
+def test_429_can_carry_retry_after_when_asked() -> None:
+    with VultrEmulator(rate_limit=1, retry_after=2) as emulator:
+        statuses = [raw(emulator, "GET", "/domains") for _ in range(2)]
+    assert [r.status_code for r in statuses] == [200, 429]
+    assert statuses[1].headers["Retry-After"] == "2"
+
+
 def raw(emulator: VultrEmulator, method: str, path: str, body: Any = None) -> requests.Response:
     """What the official client will not send (or hides): checked over plain HTTP."""
     headers = {"Authorization": f"Bearer {emulator.api_key}"}
@@ -279,7 +286,7 @@ def raw(emulator: VultrEmulator, method: str, path: str, body: Any = None) -> re
 
 
 def test_ttl_must_be_an_integer(emulator: VultrEmulator) -> None:
-    for ttl in ("300", 1.5, True):
+    for ttl in ("300", 300.0, 1.5, True, 0):
         body = {"name": "x", "type": "A", "data": "192.0.2.1", "ttl": ttl}
         response = raw(emulator, "POST", f"/domains/{ZONE}/records", body)
         assert response.status_code == 400, ttl
