@@ -239,6 +239,69 @@ def _page(request: Request, key: str, items: list[tuple[int, Json]]) -> Response
     return Response.json(200, body)
 
 
+# -- small helpers ------------------------------------------------------------------------
+
+
+class _direct:
+    """Turns the API's 400 answers into ValueError for the direct (Python) methods."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> None:
+        if isinstance(error, HttpError):
+            raise ValueError(_message(error)) from None
+
+
+def _message(error: HttpError) -> str:
+    return str(json.loads(error.response.body)["error"])
+
+
+def _check_domain_direct(zone: str) -> str:
+    with _direct():
+        return _check_domain(zone)
+
+
+def _template_regex(template: str) -> str:
+    return re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+
+
+def _body(request: Request) -> Json:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise _bad("Request body must be valid JSON") from None
+    if not isinstance(body, dict):
+        raise _bad("Request body must be a JSON object")
+    return body
+
+
+def _check_dnssec(value: object) -> str:
+    if value not in ("enabled", "disabled"):
+        raise _bad(f'Invalid dns_sec: {value}; "enabled" or "disabled"')
+    return str(value)
+
+
+def _check_ip(value: object) -> str:
+    try:
+        return str(ipaddress.ip_address(str(value)))
+    except ValueError:
+        raise _bad(f"Invalid ip: {value}") from None
+
+
+def _dnssec_lines(domain: str, dns_sec: str) -> list[str]:
+    """Stable, plausible DNSKEY/DS lines; none while DNSSEC is off."""
+    if dns_sec != "enabled":
+        return []
+    digest = hashlib.sha256(domain.encode()).digest()
+    key = base64.b64encode(digest * 2).decode()
+    tag = int.from_bytes(digest[:2], "big")
+    return [
+        f"{domain} IN DNSKEY 257 3 13 {key}",
+        f"{domain} IN DS {tag} 13 2 {digest.hex().upper()}",
+    ]
+
+
 class _RateWindow:
     """At most `limit` requests served per client in any sliding 1 s window."""
 
@@ -589,63 +652,3 @@ class VultrEmulator(EmulatorServer):
     def _first_zone(self) -> str:
         with self._lock:
             return next(iter(self._zones), "")
-
-
-class _direct:
-    """Turns the API's 400 answers into ValueError for the direct (Python) methods."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> None:
-        if isinstance(error, HttpError):
-            raise ValueError(_message(error)) from None
-
-
-def _message(error: HttpError) -> str:
-    return str(json.loads(error.response.body)["error"])
-
-
-def _check_domain_direct(zone: str) -> str:
-    with _direct():
-        return _check_domain(zone)
-
-
-def _template_regex(template: str) -> str:
-    return re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-
-
-def _body(request: Request) -> Json:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _bad("Request body must be valid JSON") from None
-    if not isinstance(body, dict):
-        raise _bad("Request body must be a JSON object")
-    return body
-
-
-def _check_dnssec(value: object) -> str:
-    if value not in ("enabled", "disabled"):
-        raise _bad(f'Invalid dns_sec: {value}; "enabled" or "disabled"')
-    return str(value)
-
-
-def _check_ip(value: object) -> str:
-    try:
-        return str(ipaddress.ip_address(str(value)))
-    except ValueError:
-        raise _bad(f"Invalid ip: {value}") from None
-
-
-def _dnssec_lines(domain: str, dns_sec: str) -> list[str]:
-    """Stable, plausible DNSKEY/DS lines; none while DNSSEC is off."""
-    if dns_sec != "enabled":
-        return []
-    digest = hashlib.sha256(domain.encode()).digest()
-    key = base64.b64encode(digest * 2).decode()
-    tag = int.from_bytes(digest[:2], "big")
-    return [
-        f"{domain} IN DNSKEY 257 3 13 {key}",
-        f"{domain} IN DS {tag} 13 2 {digest.hex().upper()}",
-    ]
