@@ -155,7 +155,7 @@ def _next_cursor(page: dict[str, Any]) -> str:
 
 
 class VultrDns:
-    """A `DnsProvider` for one Vultr account; thread-safe, one rate limiter per client."""
+    """A `DnsProvider` for one Vultr account; every thread using it shares its rate limiter."""
 
     def __init__(
         self,

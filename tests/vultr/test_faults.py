@@ -88,6 +88,15 @@ def test_unknown_zone_is_not_found(unlimited: VultrEmulator) -> None:
         fast_client(unlimited).list_records("nowhere.test")
 
 
+@pytest.mark.parametrize(
+    "body", [b"not json", b'{"records": [{"id": "x"}]}', b'{"records": {}}', b"[]"]
+)
+def test_a_malformed_answer_is_a_server_error(unlimited: VultrEmulator, body: bytes) -> None:
+    unlimited.faults.add(status=200, body=body)
+    with pytest.raises(ServerError, match="unexpected response"):
+        fast_client(unlimited, FEW).list_records(ZONE)
+
+
 def test_validation_failed_carries_the_servers_message(unlimited: VultrEmulator) -> None:
     client = fast_client(unlimited)
     client.create_record(a_record("192.0.2.1"))
