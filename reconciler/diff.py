@@ -7,6 +7,8 @@ Rules every plan keeps (each is a property test):
   updates, then CDN deletes, then A deletes, then TXT deletes. So the origin name
   resolves before a rule points at it, a rule stops pointing at a name before the name
   goes, and on node rotation new addresses are added before old ones are removed;
+- a name that is wanted and resolves keeps resolving after every single write, even
+  through a TTL change (see :func:`_retime`);
 - the same inputs in any order give the same plan, and applying a plan to the actual
   state gives a state whose next plan is empty.
 """
@@ -31,7 +33,16 @@ from reconciler.model import (
 
 ORIGIN_RESOURCE = "origin"
 
-_TXT_CLAIM, _A_UPDATE, _A_CREATE, _CDN_UPSERT, _CDN_DELETE, _A_DELETE, _TXT_DELETE = range(7)
+(
+    _TXT_CLAIM,
+    _A_SHRINK,
+    _A_UPDATE,
+    _A_CREATE,
+    _CDN_UPSERT,
+    _CDN_DELETE,
+    _A_DELETE,
+    _TXT_DELETE,
+) = range(8)
 
 _ALLOWED = {
     Policy.SYNC: {Action.CREATE, Action.UPDATE, Action.DELETE},
@@ -188,6 +199,9 @@ def _owned_name(
     desired_marker = _marker_record(key, owner, want[0].ttl)
     if marker != desired_marker:
         builder.add(_TXT_CLAIM, Change(Action.UPDATE, desired=desired_marker, current=marker))
+    if any(record.ttl != want[0].ttl for record in present):
+        _retime(builder, want, _by_id(present))
+        return
     by_data: dict[str, list[DnsRecord]] = defaultdict(list)
     for record in _by_id(present):
         by_data[record.data].append(record)
@@ -203,6 +217,39 @@ def _owned_name(
     for stale in by_data.values():
         for record in stale:
             builder.add(_A_DELETE, Change(Action.DELETE, current=record))
+
+
+def _retime(builder: _Builder, want: list[DnsRecord], present: list[DnsRecord]) -> None:
+    """A new TTL for a record set, without the name ever resolving to nothing.
+
+    Vultr keeps one TTL per name and type and may refuse a create or an update that
+    would mix two. So the set shrinks to one record, that one takes the new TTL, and
+    the rest are created with it: for a moment the name resolves to a single node.
+    """
+    needed = {Action.UPDATE} | ({Action.DELETE} if len(present) > 1 else set())
+    missing = sorted(needed - _ALLOWED[builder.policy])
+    if missing:
+        verb = missing[0].value
+        for record in want:
+            builder.skipped.append(
+                Skipped(
+                    record,
+                    f"PolicyForbids{verb.capitalize()}",
+                    f"changing the TTL of {record.fqdn} needs a {verb} (Vultr keeps one TTL "
+                    f"per record set), which policy {builder.policy.value} does not allow",
+                )
+            )
+        return
+    wanted = {record.data: record for record in want}
+    keep = next((record for record in present if record.data in wanted), present[0])
+    target = wanted.get(keep.data, want[0])
+    for record in present:
+        if record is not keep:
+            builder.add(_A_SHRINK, Change(Action.DELETE, current=record))
+    builder.add(_A_UPDATE, Change(Action.UPDATE, desired=target, current=keep))
+    for record in want:
+        if record is not target:
+            builder.add(_A_CREATE, Change(Action.CREATE, desired=record))
 
 
 def _is_ours(rule: CdnRule, owner: str) -> bool:

@@ -138,17 +138,43 @@ def test_handover_between_routes_is_an_update() -> None:
 
 
 def test_policies_hold_back_what_they_forbid() -> None:
-    actual = [txt(), a("203.0.113.1", ttl=300, id="r1"), a("203.0.113.9", id="r9")]
+    actual = [txt(), a("203.0.113.1", id="r1"), a("203.0.113.9", id="r9")]
     desired = [a("203.0.113.1"), a("203.0.113.2")]
-    upsert = plan(desired, actual, [], [], owner=ME, policy=Policy.UPSERT_ONLY)
-    assert Action.DELETE not in {c.action for c in upsert.changes}
-    assert [s.reason for s in upsert.skipped] == ["PolicyForbidsDelete"]
-    create = plan(desired, actual, [], [], owner=ME, policy=Policy.CREATE_ONLY)
-    assert {c.action for c in create.changes} == {Action.CREATE}
+    rules = [rule(31000)], [rule(30080, id="u1"), rule(path="/old", id="u2")]
+    upsert = plan(desired, actual, *rules, owner=ME, policy=Policy.UPSERT_ONLY)
+    assert summary(upsert.changes) == [
+        ("create", "A origin 203.0.113.2", ""),
+        ("update", "rule /fred 31000", "u1"),
+    ]
+    assert [s.reason for s in upsert.skipped] == ["PolicyForbidsDelete", "PolicyForbidsDelete"]
+    create = plan(desired, actual, *rules, owner=ME, policy=Policy.CREATE_ONLY)
+    assert summary(create.changes) == [("create", "A origin 203.0.113.2", "")]
     assert sorted(s.reason for s in create.skipped) == [
+        "PolicyForbidsDelete",
         "PolicyForbidsDelete",
         "PolicyForbidsUpdate",
     ]
+
+
+def test_ttl_change_of_a_set_shrinks_it_to_one_record_first() -> None:
+    """Vultr refuses mixed TTLs in a set: keep one record, retime it, recreate the rest."""
+    actual = [txt(), a("203.0.113.1", 300, "r1"), a("203.0.113.2", 300, "r2")]
+    result = plan([a("203.0.113.1"), a("203.0.113.2")], actual, [], [], owner=ME)
+    assert summary(result.changes) == [
+        ("delete", "A origin 203.0.113.2", "r2"),
+        ("update", "A origin 203.0.113.1", "r1"),
+        ("create", "A origin 203.0.113.2", ""),
+    ]
+
+
+def test_ttl_change_is_held_back_when_the_policy_forbids_its_steps() -> None:
+    actual = [txt(), a("203.0.113.1", 300, "r1"), a("203.0.113.2", 300, "r2")]
+    desired = [a("203.0.113.1"), a("203.0.113.3")]
+    for policy in (Policy.UPSERT_ONLY, Policy.CREATE_ONLY):
+        result = plan(desired, actual, [], [], owner=ME, policy=policy)
+        assert result.changes == ()
+        assert {s.reason for s in result.skipped} <= {"PolicyForbidsDelete", "PolicyForbidsUpdate"}
+        assert "Vultr keeps one TTL per record set" in result.skipped[0].message
 
 
 def test_held_names_keep_their_records() -> None:

@@ -208,7 +208,6 @@ RANK = {
     "cdn-create": 3,
     "cdn-update": 3,
     "cdn-delete": 4,
-    "a-delete": 5,
     "txt-delete": 6,
 }
 
@@ -216,9 +215,58 @@ RANK = {
 @settings(max_examples=300, deadline=None)
 @given(worlds(), policies)
 def test_changes_come_in_safe_order(world: World, policy: Policy) -> None:
-    """Claims, then A updates and creates, rules, rule deletes, A deletes, claim deletes."""
-    ranks = [RANK[phase(c)] for c in make_plan(world, policy).changes]
+    """Claims, then A updates and creates, rules, rule deletes, claim deletes.
+
+    A deletes have their own properties below: they may come early (a TTL change
+    shrinks a set first) but never empty a wanted name or strand a rule.
+    """
+    changes = make_plan(world, policy).changes
+    ranks = [RANK[phase(c)] for c in changes if phase(c) != "a-delete"]
     assert ranks == sorted(ranks)
+
+
+def step(change: Change, records: list[DnsRecord]) -> list[DnsRecord]:
+    """The DNS records after one write (CDN writes leave them as they are)."""
+    if isinstance(change.subject, CdnRule):
+        return records
+    return apply(Plan((change,)), records, [])[0]
+
+
+def a_counts(records: Iterable[DnsRecord]) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}
+    for record in records:
+        if record.type == "A":
+            counts[(record.zone, record.name)] = counts.get((record.zone, record.name), 0) + 1
+    return counts
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds(), policies)
+def test_a_wanted_name_never_stops_resolving(world: World, policy: Policy) -> None:
+    """After every single write, a wanted name that resolved still resolves."""
+    result = make_plan(world, policy)
+    wanted = {(r.zone, r.name) for r in world.desired_records}
+    records = list(world.actual_records)
+    resolving = {name for name, n in a_counts(records).items() if n and name in wanted}
+    for change in result.changes:
+        records = step(change, records)
+        counts = a_counts(records)
+        assert all(counts.get(name, 0) > 0 for name in resolving), change
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds(), policies)
+def test_a_name_is_emptied_only_after_rule_deletes(world: World, policy: Policy) -> None:
+    changes = make_plan(world, policy).changes
+    records = list(world.actual_records)
+    for index, change in enumerate(changes):
+        if isinstance(change.subject, CdnRule):
+            continue
+        before = a_counts(records)
+        records = step(change, records)
+        name = (change.subject.zone, change.subject.name)
+        if before.get(name, 0) > 0 and a_counts(records).get(name, 0) == 0:
+            assert "cdn-delete" not in {phase(c) for c in changes[index:]}
 
 
 @settings(max_examples=200, deadline=None)
