@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from reconciler import ownership
+from reconciler.apply import ApplyReport, apply_plan
 from reconciler.derive.desired import DesiredState, Settings, desired_state
 from reconciler.derive.ingress import derive_route
 from reconciler.derive.routes import route_from_object
 from reconciler.diff import plan
-from reconciler.model import Action, CdnRule, Change, DnsRecord, Plan
+from reconciler.model import Action, CdnRule, DnsRecord, OwnerMarker, Plan
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.transport import RetryPolicy
 from reconciler.providers.vultr import VultrDns
@@ -57,32 +59,8 @@ class World:
             held=desired.held,
         )
 
-    def apply(self, result: Plan) -> None:
-        for change in result.changes:
-            if isinstance(change.subject, DnsRecord):
-                self._dns(change)
-            else:
-                self._cdn(change)
-
-    def _dns(self, change: Change) -> None:
-        current, desired = change.current, change.desired
-        if change.action is Action.CREATE and isinstance(desired, DnsRecord):
-            self.dns.create_record(desired)
-        elif change.action is Action.UPDATE and isinstance(current, DnsRecord):
-            assert isinstance(desired, DnsRecord)
-            self.dns.update_record(current, desired)
-        elif isinstance(current, DnsRecord):
-            self.dns.delete_record(current)
-
-    def _cdn(self, change: Change) -> None:
-        current, desired = change.current, change.desired
-        if change.action is Action.CREATE and isinstance(desired, CdnRule):
-            self.cdn.create_rule(desired)
-        elif change.action is Action.UPDATE and isinstance(current, CdnRule):
-            assert isinstance(desired, CdnRule)
-            self.cdn.update_rule(current, desired)
-        elif isinstance(current, CdnRule):
-            self.cdn.delete_rule(current)
+    def apply(self, result: Plan) -> ApplyReport:
+        return apply_plan(result, self.dns, self.cdn)
 
 
 @pytest.fixture
@@ -131,9 +109,14 @@ def seed_state(addresses: list[str], node_port: int = 30080, ttl: int = 60) -> D
     return desired_state([route], services, nodes, replace(SETTINGS, ttl=ttl))
 
 
+def desired_marker() -> DnsRecord:
+    text = ownership.render(OwnerMarker(OWNER, "origin"))
+    return DnsRecord("example.com", "a-origin", "TXT", text, 60)
+
+
 def converge(world: World, desired: DesiredState) -> Plan:
     first = world.plan_for(desired)
-    world.apply(first)
+    assert world.apply(first).ok
     assert world.plan_for(desired).changes == ()
     return first
 
@@ -196,3 +179,28 @@ def test_a_contested_name_is_left_alone(world: World) -> None:
     assert [s.reason for s in result.skipped] == ["ForeignRecord"]
     world.apply(result)
     assert [r.data for r in world.records() if r.type == "A"] == ["198.51.100.9"]
+
+
+def test_a_failed_origin_write_holds_back_the_rule_that_needs_it(world: World) -> None:
+    world.vultr.faults.add(status=400, method="POST", path="/records$", times=1)
+    desired = seed_state(["203.0.113.1"])
+    report = world.apply(world.plan_for(desired))
+    assert [(c.subject, type(e).__name__) for c, e in report.failed] == [
+        (desired_marker(), "ValidationFailed")
+    ]
+    assert [type(c.subject).__name__ for c in report.held] == ["DnsRecord", "CdnRule"]
+    assert world.records() == [] and world.rules() == []
+    converge(world, desired)  # the next pass finishes the job
+
+
+def test_a_failed_rule_delete_keeps_its_origin(world: World) -> None:
+    converge(world, seed_state(["203.0.113.1"]))
+    world.edgio.faults.add(status=500, method="DELETE", times=100)
+    nothing = desired_state([], {}, [], SETTINGS)
+    report = world.apply(world.plan_for(nothing))
+    assert [type(c.subject).__name__ for c, _ in report.failed] == ["CdnRule"]
+    assert {c.subject.type for c in report.held if isinstance(c.subject, DnsRecord)} == {"A", "TXT"}
+    assert [r.data for r in world.records() if r.type == "A"] == ["203.0.113.1"]
+    world.edgio.faults.clear()
+    converge(world, nothing)
+    assert world.records() == [] and world.rules() == []
