@@ -9,6 +9,8 @@ Rules every plan keeps (each is a property test):
   goes, and on node rotation new addresses are added before old ones are removed;
 - a name that is wanted and resolves keeps resolving after every single write, even
   through a TTL change (see :func:`_retime`);
+- what is held (broken input decides it) is neither updated nor deleted, nor is the
+  origin name a held rule uses;
 - the same inputs in any order give the same plan, and applying a plan to the actual
   state gives a state whose next plan is empty.
 """
@@ -25,6 +27,7 @@ from reconciler.model import (
     CdnRule,
     Change,
     DnsRecord,
+    Holds,
     OwnerMarker,
     Plan,
     Policy,
@@ -51,6 +54,7 @@ _ALLOWED = {
 }
 
 NameKey = tuple[str, str]  # (zone, relative name)
+NO_HOLDS = Holds()
 
 
 @dataclass
@@ -87,16 +91,17 @@ def plan(
     *,
     owner: str,
     policy: Policy = Policy.SYNC,
-    held: Iterable[NameKey] = (),
+    holds: Holds = NO_HOLDS,
 ) -> Plan:
     """Everything to write so that the providers hold the desired state.
 
-    `held` names keep their A records whatever is desired (no eligible node: an empty
-    record set would take every route of the cluster off the air).
+    What `holds` names is left as it is, and so is every origin name a held rule uses.
     """
     builder = _Builder(policy)
-    _plan_dns(builder, set(desired_records), list(actual_records), owner, frozenset(held))
-    _plan_cdn(builder, set(desired_rules), list(actual_rules), owner)
+    actual_records = list(actual_records)
+    kept = _plan_cdn(builder, set(desired_rules), list(actual_rules), owner, holds)
+    in_use = {(record.zone, record.name) for record in actual_records if record.fqdn in kept}
+    _plan_dns(builder, set(desired_records), actual_records, owner, holds.names, in_use)
     return builder.plan()
 
 
@@ -116,6 +121,7 @@ def _plan_dns(
     actual: list[DnsRecord],
     owner: str,
     held: frozenset[NameKey],
+    in_use: set[NameKey],
 ) -> None:
     records_at: dict[NameKey, list[DnsRecord]] = defaultdict(list)
     for record in actual:
@@ -125,7 +131,7 @@ def _plan_dns(
     for record in desired:
         wanted[(record.zone, record.name)].append(record)
     for key in sorted(set(wanted) | set(claims)):
-        if key in held:
+        if key in held or (key in in_use and key not in wanted):
             continue
         want = sorted(wanted.get(key, []), key=lambda r: r.data)
         present = [r for r in records_at.get(key, []) if r.type == "A"]
@@ -256,7 +262,11 @@ def _is_ours(rule: CdnRule, owner: str) -> bool:
     return rule.owner is not None and rule.owner.owner == owner
 
 
-def _plan_cdn(builder: _Builder, desired: set[CdnRule], actual: list[CdnRule], owner: str) -> None:
+def _plan_cdn(
+    builder: _Builder, desired: set[CdnRule], actual: list[CdnRule], owner: str, holds: Holds
+) -> set[str]:
+    """Plan the rules; returns the origin hostnames of owned rules kept by a hold."""
+    kept: set[str] = set()
     present: dict[tuple[str, str, str], list[CdnRule]] = defaultdict(list)
     for rule in sorted(actual, key=lambda r: r.id or ""):
         present[rule.key].append(rule)
@@ -266,7 +276,11 @@ def _plan_cdn(builder: _Builder, desired: set[CdnRule], actual: list[CdnRule], o
         target = wanted.get(key)
         if target is None:
             for stale in ours:
-                builder.add(_CDN_DELETE, Change(Action.DELETE, current=stale))
+                if key in holds.rules or (stale.owner and stale.owner.resource in holds.routes):
+                    kept.add(stale.source_host)
+                    builder.skipped.append(_held_rule(stale))
+                else:
+                    builder.add(_CDN_DELETE, Change(Action.DELETE, current=stale))
         elif ours:
             if ours[0] != target:
                 builder.add(_CDN_UPSERT, Change(Action.UPDATE, desired=target, current=ours[0]))
@@ -276,6 +290,16 @@ def _plan_cdn(builder: _Builder, desired: set[CdnRule], actual: list[CdnRule], o
             builder.skipped.append(_foreign_rule(target, present[key][0]))
         else:
             builder.add(_CDN_UPSERT, Change(Action.CREATE, desired=target))
+    return kept
+
+
+def _held_rule(rule: CdnRule) -> Skipped:
+    return Skipped(
+        rule,
+        "Held",
+        f"{rule.published_host}{rule.published_path} stays as published while its route "
+        "has a problem (see the route's conditions)",
+    )
 
 
 def _foreign_rule(rule: CdnRule, holder: CdnRule) -> Skipped:

@@ -134,6 +134,19 @@ class CdnRule:
         return (self.shortname, self.published_host, self.published_path)
 
 
+@dataclass(frozen=True, slots=True)
+class Holds:
+    """What a plan must leave exactly as it is, because what decides it is broken.
+
+    Bad input must never delete what is published: a Service recreated, a typo in an
+    annotation or every node NotReady for a minute would otherwise take sites off the air.
+    """
+
+    names: frozenset[tuple[str, str]] = frozenset()  # (zone, name): no eligible node
+    rules: frozenset[tuple[str, str, str]] = frozenset()  # rule keys whose backend is broken
+    routes: frozenset[str] = frozenset()  # owner resources of routes that are invalid
+
+
 class Action(enum.StrEnum):
     CREATE = "create"
     UPDATE = "update"

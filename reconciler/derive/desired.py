@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler import ownership
 from reconciler.derive import fields
 from reconciler.errors import FieldError
-from reconciler.model import BackendRef, CdnRule, DnsRecord, OwnerMarker, Route
+from reconciler.model import BackendRef, CdnRule, DnsRecord, Holds, OwnerMarker, Route
 
 ServiceIndex = Mapping[tuple[str, str], Mapping[str, Any]]  # (namespace, name) -> Service
 
@@ -42,8 +43,18 @@ class RuleState(enum.StrEnum):
     BACKEND_PORT_NOT_FOUND = "BackendPortNotFound"
 
 
+BACKEND_PROBLEMS = frozenset(
+    {
+        RuleState.BACKEND_NOT_FOUND,
+        RuleState.BACKEND_NOT_NODE_PORT,
+        RuleState.BACKEND_PORT_NOT_FOUND,
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class RuleOutcome:
+    shortname: str
     host: str
     path: str  # the published path, as sent to Edgio
     state: RuleState
@@ -66,7 +77,7 @@ class RouteOutcome:
 class DesiredState:
     records: frozenset[DnsRecord] = frozenset()
     rules: frozenset[CdnRule] = frozenset()
-    held: frozenset[tuple[str, str]] = frozenset()  # (zone, name) whose A records stay as is
+    holds: Holds = field(default_factory=Holds)
     outcomes: tuple[RouteOutcome, ...] = field(default=())
 
 
@@ -117,7 +128,10 @@ def desired_state(
     services: ServiceIndex,
     nodes: Iterable[Mapping[str, Any]],
     settings: Settings,
+    invalid_routes: Iterable[str] = (),
 ) -> DesiredState:
+    """`invalid_routes` are keys of EdgioRoutes that could not be read: what they
+    published stays as it is, like everything else whose input is broken."""
     addresses = node_addresses(nodes, settings.node_address_type, settings.node_selector)
     claims: dict[tuple[str, str, str], str] = {}
     origins: set[tuple[str, str]] = set()
@@ -135,11 +149,21 @@ def desired_state(
         for zone, name in origins
         for address in addresses
     }
-    held = frozenset(origins) if not addresses else frozenset()
+    broken_routes = {o.key for o in outcomes if o.errors} | set(invalid_routes)
+    holds = Holds(
+        names=frozenset(origins) if not addresses else frozenset(),
+        rules=frozenset(
+            (r.shortname, r.host, r.path)
+            for o in outcomes
+            for r in o.rules
+            if r.state in BACKEND_PROBLEMS
+        ),
+        routes=frozenset(ownership.route_resource(key) for key in broken_routes),
+    )
     return DesiredState(
         records=frozenset(records),
         rules=frozenset(rules),
-        held=held,
+        holds=holds,
         outcomes=tuple(sorted(outcomes, key=lambda o: o.key)),
     )
 
@@ -176,7 +200,7 @@ def _route(
             )
     if errors or not shortname or not hostname or not zone:
         return RouteOutcome(route.key, origin_hostname=hostname, errors=tuple(errors)), None
-    marker = OwnerMarker(settings.owner_id, f"edgioroute/{route.key}")
+    marker = OwnerMarker(settings.owner_id, ownership.route_resource(route.key))
     protocol = route.origin_protocol or settings.default_origin_protocol
     outcomes = []
     for rule in route.rules:
@@ -185,6 +209,7 @@ def _route(
         if key in claims:
             outcomes.append(
                 RuleOutcome(
+                    shortname,
                     rule.host,
                     path,
                     RuleState.CONFLICT,
@@ -208,7 +233,9 @@ def _route(
                 options=route.options,
                 owner=marker,
             )
-        outcomes.append(RuleOutcome(rule.host, path, state, message, node_port, cdn_rule))
+        outcomes.append(
+            RuleOutcome(shortname, rule.host, path, state, message, node_port, cdn_rule)
+        )
     name = hostname[: -len(zone) - 1]
     return RouteOutcome(route.key, tuple(outcomes), origin_hostname=hostname), (zone, name)
 

@@ -210,6 +210,8 @@ def test_unpublishable_backends_touch_nothing(
     assert desired.records == frozenset() and desired.rules == frozenset()
     (outcome,) = desired.outcomes
     assert [(r.state, r.message) for r in outcome.rules] == [(state, message)]
+    # what such a rule published before stays as it is
+    assert desired.holds.rules == {("exampleco", "exampleco.s.llnwi.net", "/fred")}
 
 
 def test_port_by_number_and_load_balancer() -> None:
@@ -296,11 +298,24 @@ def test_route_wide_problems(
     assert state.records == frozenset() and state.rules == frozenset()
     (outcome,) = state.outcomes
     assert [str(e) for e in outcome.errors] == [expected]
+    assert state.holds.routes == {"edgioroute/shop/web"}
 
 
 def test_no_ready_node_holds_the_origin_instead_of_emptying_it() -> None:
     state = derive([route()], nodes=[node("n1", "203.0.113.1", ready="False")])
     assert state.records == frozenset()
-    assert state.held == {("example.com", "origin")}
+    assert state.holds.names == {("example.com", "origin")}
     assert len(state.rules) == 1
     assert state.outcomes[0].dns_held
+
+
+def test_unreadable_routes_are_held_and_conflict_losers_are_not() -> None:
+    state = desired_state(
+        [route("older"), route("newer", created="2026-02-01T00:00:00Z")],
+        SERVICES,
+        NODES,
+        SETTINGS,
+        invalid_routes=["shop/broken"],
+    )
+    assert state.holds.routes == {"edgioroute/shop/broken"}
+    assert state.holds.rules == frozenset()

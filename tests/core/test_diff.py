@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from reconciler import ownership
 from reconciler.diff import plan
-from reconciler.model import Action, CdnRule, DnsRecord, OwnerMarker, Policy
+from reconciler.model import Action, CdnRule, DnsRecord, Holds, OwnerMarker, Policy
 
 ME = "cluster-a"
 MARKER = ownership.render(OwnerMarker(ME, "origin"))
@@ -179,5 +179,29 @@ def test_ttl_change_is_held_back_when_the_policy_forbids_its_steps() -> None:
 
 def test_held_names_keep_their_records() -> None:
     actual = [txt(), a("203.0.113.1", id="r1")]
-    result = plan([], actual, [], [], owner=ME, held=[("example.com", "origin")])
+    result = plan(
+        [], actual, [], [], owner=ME, holds=Holds(names=frozenset({("example.com", "origin")}))
+    )
     assert result.empty
+
+
+def test_a_rule_with_a_broken_backend_stays_published_with_its_origin() -> None:
+    actual = [txt(), a("203.0.113.1", id="r1")]
+    holds = Holds(rules=frozenset({("exampleco", "exampleco.s.llnwi.net", "/fred")}))
+    result = plan([], actual, [], [rule(id="u1")], owner=ME, holds=holds)
+    assert result.changes == ()
+    assert [s.reason for s in result.skipped] == ["Held"]
+
+
+def test_an_invalid_route_keeps_its_rules_but_others_still_change() -> None:
+    actual = [txt(), a("203.0.113.1", id="r1")]
+    held_rule = rule(id="u1")
+    other = replace(rule(id="u2", path="/other/"), owner=OwnerMarker(ME, "edgioroute/shop/gone"))
+    holds = Holds(routes=frozenset({"edgioroute/shop/web"}))
+    # the origin is still wanted by another route: node rotation goes on
+    result = plan([a("203.0.113.2")], actual, [], [held_rule, other], owner=ME, holds=holds)
+    assert summary(result.changes) == [
+        ("create", "A origin 203.0.113.2", ""),
+        ("delete", "rule /other/ 30080", "u2"),
+        ("delete", "A origin 203.0.113.1", "r1"),
+    ]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from reconciler import ownership
 from reconciler.diff import plan
-from reconciler.model import Action, CdnRule, Change, DnsRecord, OwnerMarker, Plan, Policy
+from reconciler.model import Action, CdnRule, Change, DnsRecord, Holds, OwnerMarker, Plan, Policy
 
 ME = "me"
 ZONE = "example.com"
@@ -34,7 +34,7 @@ class World:
     actual_records: tuple[DnsRecord, ...]
     desired_rules: frozenset[CdnRule]
     actual_rules: tuple[CdnRule, ...]
-    held: frozenset[tuple[str, str]]
+    holds: Holds
 
 
 markers = st.sampled_from(
@@ -105,12 +105,24 @@ def desired_rules(draw: st.DrawFn) -> frozenset[CdnRule]:
 def worlds(draw: st.DrawFn) -> World:
     desired = draw(desired_records())
     held_names = draw(st.sets(st.sampled_from(NAMES), max_size=1))
+    held_rules = draw(
+        st.sets(
+            st.tuples(st.just("sn"), st.sampled_from(HOSTS), st.sampled_from(PATHS)), max_size=2
+        )
+    )
+    held_routes = draw(
+        st.sets(st.sampled_from(["edgioroute/ns/r1", "edgioroute/ns/r2"]), max_size=1)
+    )
     return World(
         desired_records=desired,
         actual_records=draw(actual_records()),
         desired_rules=draw(desired_rules()),
         actual_rules=draw(actual_rules()),
-        held=frozenset((ZONE, n) for n in held_names),
+        holds=Holds(
+            names=frozenset((ZONE, n) for n in held_names),
+            rules=frozenset(held_rules),
+            routes=frozenset(held_routes),
+        ),
     )
 
 
@@ -130,7 +142,7 @@ def make_plan(
         world.actual_rules if rules is None else rules,
         owner=ME,
         policy=policy,
-        held=world.held,
+        holds=world.holds,
     )
 
 
@@ -276,3 +288,25 @@ def test_input_order_does_not_matter(world: World, policy: Policy, rnd: random.R
     rnd.shuffle(records)
     rnd.shuffle(rules)
     assert make_plan(world, policy, records, rules) == make_plan(world, policy)
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds(), policies)
+def test_held_rules_are_never_changed_and_their_origins_stay(world: World, policy: Policy) -> None:
+    held = [
+        r
+        for r in world.actual_rules
+        if r.owner is not None
+        and r.owner.owner == ME
+        and r.key not in {d.key for d in world.desired_rules}
+        and (r.key in world.holds.rules or r.owner.resource in world.holds.routes)
+    ]
+    changes = make_plan(world, policy).changes
+    touched = {c.current.id for c in changes if isinstance(c.current, CdnRule)}
+    assert touched.isdisjoint({r.id for r in held})
+    if held:  # every held rule points at origin.example.com
+        records = list(world.actual_records)
+        before = a_counts(records).get((ZONE, "origin"), 0)
+        for change in changes:
+            records = step(change, records)
+        assert a_counts(records).get((ZONE, "origin"), 0) >= min(before, 1)

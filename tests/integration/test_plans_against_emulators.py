@@ -56,7 +56,7 @@ class World:
             desired.rules,
             self.rules(),
             owner=OWNER,
-            held=desired.held,
+            holds=desired.holds,
         )
 
     def apply(self, result: Plan) -> ApplyReport:
@@ -204,3 +204,14 @@ def test_a_failed_rule_delete_keeps_its_origin(world: World) -> None:
     world.edgio.faults.clear()
     converge(world, nothing)
     assert world.records() == [] and world.rules() == []
+
+
+def test_a_deleted_service_leaves_the_published_rule_and_origin_alone(world: World) -> None:
+    converge(world, seed_state(["203.0.113.1"]))
+    ingress = yaml.safe_load((EXAMPLES / "pywai-edgio-ingress-matching.yaml").read_text())
+    route = route_from_object(derive_route(ingress).manifest)
+    without_service = desired_state([route], {}, [node("n0", "203.0.113.1")], SETTINGS)
+    result = world.plan_for(without_service)
+    assert result.changes == ()
+    assert [s.reason for s in result.skipped] == ["Held"]
+    assert len(world.rules()) == 1
