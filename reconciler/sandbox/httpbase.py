@@ -281,7 +281,10 @@ class EmulatorServer:
         self.port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, name=f"{self.name}:{self.port}", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll: keep fixtures fast
+            name=f"{self.name}:{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
