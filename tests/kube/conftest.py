@@ -116,3 +116,12 @@ def widgets(api: Any) -> Any:
     """The Widget CRD installed through the API; returns the CustomObjectsApi."""
     client.ApiextensionsV1Api(api).create_custom_resource_definition(copy.deepcopy(WIDGET_CRD))
     return client.CustomObjectsApi(api)
+
+
+@pytest.fixture
+def recorders() -> Iterator[list[Any]]:
+    """Watch recorders a test starts; stopped when it ends, pass or fail."""
+    started: list[Any] = []
+    yield started
+    for recorder in started:
+        recorder.stop()

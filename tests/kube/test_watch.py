@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,14 +13,6 @@ from reconciler.sandbox.kube import KubeEmulator
 
 from .conftest import eventually
 from .watching import Recorder
-
-
-@pytest.fixture
-def recorders() -> Iterator[list[Recorder]]:
-    started: list[Recorder] = []
-    yield started
-    for recorder in started:
-        recorder.stop()
 
 
 def cm(name: str, **labels: str) -> dict[str, Any]:
