@@ -13,6 +13,7 @@ from typing import Any
 from .kinds import Kind
 from .status import invalid
 from .store import Obj, now
+from .table import JsonPathError, parse_jsonpath
 
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
@@ -59,6 +60,7 @@ def admit_crd(kind: Kind, crd: Obj, old: Obj | None) -> None:
     versions = spec.get("versions") or []
     if not versions or any(not v.get("name") for v in versions):
         causes.append(("spec.versions", "Required value: each version needs a name"))
+    causes += _column_errors(versions)
     if causes:
         invalid(kind, name, causes)
     if name != f"{names['plural']}.{spec['group']}":
@@ -79,6 +81,19 @@ def admit_crd(kind: Kind, crd: Obj, old: Obj | None) -> None:
             _condition("Established", "InitialNamesAccepted"),
         ],
     }
+
+
+def _column_errors(versions: list[Obj]) -> list[tuple[str, str]]:
+    """Printer columns are parsed when the CRD is accepted, not when `kubectl get` runs."""
+    causes = []
+    for v, version in enumerate(versions):
+        for c, column in enumerate(version.get("additionalPrinterColumns") or ()):
+            try:
+                parse_jsonpath(str(column.get("jsonPath", "")))
+            except JsonPathError as error:
+                where = f"spec.versions[{v}].additionalPrinterColumns[{c}].jsonPath"
+                causes.append((where, f"Invalid value: {error}"))
+    return causes
 
 
 def _condition(kind: str, reason: str) -> dict[str, Any]:
