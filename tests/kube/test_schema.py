@@ -196,6 +196,33 @@ def test_formats() -> None:
     assert sorted(error.path for error in validate(bad, schema)) == sorted(good)
 
 
+def test_set_and_map_lists_refuse_duplicates() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "finalizers": {
+                "type": "array",
+                "x-kubernetes-list-type": "set",
+                "items": {"type": "string"},
+            },
+            "conditions": {
+                "type": "array",
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["type"],
+                "items": {"type": "object", "properties": {"type": {"type": "string"}}},
+            },
+            "plain": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    good = {"finalizers": ["a", "b"], "conditions": [{"type": "A"}, {"type": "B"}]}
+    assert validate(good | {"plain": ["x", "x"]}, schema) == []
+    bad = {"finalizers": ["a", "a"], "conditions": [{"type": "A"}, {"type": "A", "x": 1}]}
+    assert [str(error) for error in validate(bad, schema)] == [
+        'finalizers[1]: Duplicate value: "a"',
+        'conditions[1]: Duplicate value: map[string]interface {}{"type":"A"}',
+    ]
+
+
 # --- pruning -------------------------------------------------------------------------------
 
 

@@ -123,6 +123,28 @@ def _validate_array(value: list[Any], schema: Schema, path: str, errors: list[Sc
     if isinstance(items, dict):
         for index, item in enumerate(value):
             _validate(item, items, f"{path}[{index}]", errors)
+    _check_unique(value, schema, path, errors)
+
+
+def _check_unique(value: list[Any], schema: Schema, path: str, errors: list[SchemaError]) -> None:
+    """``x-kubernetes-list-type`` set and map lists refuse duplicates, so that two
+    conditions of one type (say) are a 422 here as in a cluster."""
+    list_type = schema.get("x-kubernetes-list-type")
+    if list_type not in ("set", "map"):
+        return
+    key_names = schema.get("x-kubernetes-list-map-keys", [])
+    seen: list[Any] = []
+    for index, item in enumerate(value):
+        if list_type == "map":
+            if not isinstance(item, dict):
+                continue
+            key = {name: item.get(name) for name in key_names}
+            shown = "map[string]interface {}" + json.dumps(key, separators=(",", ":"))
+        else:
+            key, shown = item, _go_value(item)
+        if any(json_equal(key, other) for other in seen):
+            errors.append(SchemaError(f"{path}[{index}]", f"Duplicate value: {shown}"))
+        seen.append(key)
 
 
 def _validate_object(
