@@ -360,3 +360,24 @@ def test_seed_and_direct_reads(kube: KubeEmulator, core: Any) -> None:
     assert kube.get("v1", "ConfigMap", "a", "default")["metadata"]["name"] == "a"
     assert kube.get("v1", "ConfigMap", "b", "default") is None
     assert [obj["metadata"]["name"] for obj in kube.list("v1", "Node")] == ["n1"]
+
+
+def test_patch_cannot_rename(core: Any) -> None:
+    core.create_namespaced_config_map("default", {"metadata": {"name": "a"}})
+    code, _ = error(core.patch_namespaced_config_map, "a", "default", {"metadata": {"name": "b"}})
+    assert code == 400
+    assert [item.metadata.name for item in core.list_namespaced_config_map("default").items] == [
+        "a"
+    ]
+
+
+def test_dry_run_answers_without_storing(core: Any) -> None:
+    answered = core.create_namespaced_config_map(
+        "default", {"metadata": {"name": "a"}}, dry_run="All"
+    )
+    assert answered.metadata.name == "a"
+    assert core.list_namespaced_config_map("default").items == []
+    core.create_namespaced_config_map("default", {"metadata": {"name": "a"}, "data": {"k": "1"}})
+    core.patch_namespaced_config_map("a", "default", {"data": {"k": "2"}}, dry_run="All")
+    core.delete_namespaced_config_map("a", "default", dry_run="All")
+    assert core.read_namespaced_config_map("a", "default").data == {"k": "1"}

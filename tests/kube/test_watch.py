@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -150,3 +151,28 @@ def test_drop_streams_cuts_open_watches(core: Any, kube: KubeEmulator) -> None:
     eventually(lambda: ("GET", "/api/v1/namespaces/default/configmaps") in kube.calls())
     kube.drop_streams()
     assert recorder.finished.wait(10)
+
+
+def watch_lines(kube: KubeEmulator, query: str, **headers: str) -> list[dict[str, Any]]:
+    url = kube.url + "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1&" + query
+    answer = requests.get(url, headers=headers, timeout=10)
+    return [json.loads(line) for line in answer.text.splitlines() if line]
+
+
+def test_send_initial_events_ends_with_a_marked_bookmark(core: Any, kube: KubeEmulator) -> None:
+    created = core.create_namespaced_config_map("default", cm("a"))
+    version = created.metadata.resource_version
+    events = watch_lines(
+        kube, f"resourceVersion={version}&sendInitialEvents=true&allowWatchBookmarks=true"
+    )
+    assert [event["type"] for event in events] == ["ADDED", "BOOKMARK"]
+    marker = events[1]["object"]["metadata"]
+    assert marker["annotations"] == {"k8s.io/initial-events-end": "true"}
+    assert marker["resourceVersion"] == version
+
+
+def test_watch_as_table_for_kubectl(core: Any, kube: KubeEmulator) -> None:
+    core.create_namespaced_config_map("default", cm("a"))
+    events = watch_lines(kube, "", Accept="application/json;as=Table;v=v1;g=meta.k8s.io")
+    assert events[0]["object"]["kind"] == "Table"
+    assert events[0]["object"]["rows"][0]["cells"][0] == "a"

@@ -75,6 +75,20 @@ class Target:
     name: str | None
     subresource: str | None
     watch: bool
+    dry_run: bool = False  # dryRun=All: answer as if written, store nothing
+
+
+@dataclass(frozen=True)
+class WatchSpec:
+    """One watch request, parsed: what to send and when to stop."""
+
+    target: Target
+    matches: Matcher
+    since: int | None  # None: start with the current state
+    deadline: float | None  # time.monotonic() at which timeoutSeconds ends the stream
+    bookmarks: bool
+    send_initial: bool  # sendInitialEvents: the current state even when resuming
+    render: Callable[[Obj], Obj]  # the object, or a one-row Table for kubectl
 
 
 class KubeEmulator(EmulatorServer):
@@ -211,7 +225,8 @@ class KubeEmulator(EmulatorServer):
             _no_such_path()
         if kind.namespaced and namespace is None and name is not None:
             _no_such_path()
-        return Target(kind, namespace, name, subresource, watch)
+        dry_run = request.param("dryRun") == "All"
+        return Target(kind, namespace, name, subresource, watch, dry_run)
 
     def _serve(self, target: Target, request: Request) -> Response:
         method = request.method
@@ -314,67 +329,66 @@ class KubeEmulator(EmulatorServer):
     # --- watch -------------------------------------------------------------------------
 
     def _watch(self, target: Target, request: Request) -> Response:
-        matches = self._matcher(target, request)
+        kind = target.kind
         since_text = request.param("resourceVersion") or "0"
-        since = None if since_text == "0" else _int_param(request, "resourceVersion")
         timeout = _int_param(request, "timeoutSeconds")
-        deadline = None if timeout is None else time.monotonic() + timeout
-        bookmarks = request.param("allowWatchBookmarks") == "true"
-        stream = self._events(target, matches, since, deadline, bookmarks)
+        table = _wants_table(request)
+        spec = WatchSpec(
+            target=target,
+            matches=self._matcher(target, request),
+            since=None if since_text == "0" else _int_param(request, "resourceVersion"),
+            deadline=None if timeout is None else time.monotonic() + timeout,
+            bookmarks=request.param("allowWatchBookmarks") == "true",
+            send_initial=request.param("sendInitialEvents") == "true",
+            render=(
+                (lambda obj: self._table(kind, [obj], obj["metadata"]["resourceVersion"]))
+                if table
+                else (lambda obj: _present(kind, obj))
+            ),
+        )
+        stream = self._events(spec)
         return Response(200, headers={"Content-Type": "application/json"}, stream=stream)
 
-    def _events(
-        self,
-        target: Target,
-        matches: Matcher,
-        since: int | None,
-        deadline: float | None,
-        bookmarks: bool,
-    ) -> Iterator[bytes]:
-        kind = target.kind
-        if since is None:
+    def _events(self, spec: WatchSpec) -> Iterator[bytes]:
+        kind, render = spec.target.kind, spec.render
+        if spec.since is None or spec.send_initial:
             with self.store.lock:
                 cursor = self.store.revision
-                current = self.store.items(kind.resource, target.namespace)
-                initial = [obj for obj in current if matches(obj)]
+                current = self.store.items(kind.resource, spec.target.namespace)
+                initial = [obj for obj in current if spec.matches(obj)]
             for obj in initial:
-                yield _event_line("ADDED", _present(kind, obj))
+                yield _event_line("ADDED", render(obj))
+            if spec.send_initial and spec.bookmarks:
+                yield _event_line("BOOKMARK", _bookmark(kind, cursor, initial_events_end=True))
         else:
-            cursor = since
+            cursor = spec.since
         last_bookmark = time.monotonic()
-        while deadline is None or time.monotonic() < deadline:
-            wait = (
-                self.heartbeat
-                if deadline is None
-                else min(self.heartbeat, deadline - time.monotonic())
-            )
+        while spec.deadline is None or time.monotonic() < spec.deadline:
+            wait = self.heartbeat
+            if spec.deadline is not None:
+                wait = max(min(wait, spec.deadline - time.monotonic()), 0.0)
             try:
-                revision, events = self.store.changes(cursor, max(wait, 0.0))
+                revision, events = self.store.changes(cursor, wait)
             except Expired:
                 message = f"too old resource version: {cursor} (history compacted)"
                 yield _event_line("ERROR", status.status_body(410, "Expired", message))
                 return
             lines = [
-                _event_line(seen[0], _present(kind, seen[1]))
+                _event_line(seen[0], render(seen[1]))
                 for event in events
-                if event.resource == kind.resource and (seen := _seen(event, matches))
+                if event.resource == kind.resource and (seen := _seen(event, spec.matches))
             ]
             cursor = revision
-            if bookmarks and time.monotonic() - last_bookmark >= self.bookmark_interval:
+            if spec.bookmarks and time.monotonic() - last_bookmark >= self.bookmark_interval:
                 last_bookmark = time.monotonic()
-                bookmark = {"kind": kind.kind, "apiVersion": kind.api_version}
-                lines.append(
-                    _event_line(
-                        "BOOKMARK", bookmark | {"metadata": {"resourceVersion": str(cursor)}}
-                    )
-                )
+                lines.append(_event_line("BOOKMARK", _bookmark(kind, cursor)))
             yield from lines or [b""]  # an empty chunk is a heartbeat: drops and stops show up
 
     # --- writes ------------------------------------------------------------------------
 
     def _create(self, target: Target, body: Any) -> Obj:
         kind = target.kind
-        obj = self._incoming(kind, body, target.namespace)
+        obj = self._incoming(target, body)
         meta = obj["metadata"]
         with self.store.lock:
             if not meta.get("name") and meta.get("generateName"):
@@ -392,17 +406,12 @@ class KubeEmulator(EmulatorServer):
                 obj.pop("status", None)
             obj = self._admit(kind, obj, None)
             self._stamp(kind, obj)
-            return self._commit(kind, obj, None)
+            return obj if target.dry_run else self._commit(kind, obj, None)
 
     def _replace(self, target: Target, body: Any) -> Obj:
         kind, name = target.kind, target.name
         assert name is not None
-        new = self._incoming(kind, body, target.namespace)
-        if new["metadata"].get("name") != name:
-            status.bad_request(
-                f"the name of the object ({new['metadata'].get('name')})"
-                f" does not match the name on the URL ({name})"
-            )
+        new = self._incoming(target, body)
         if kind.custom and not new["metadata"].get("resourceVersion"):
             status.invalid(
                 kind,
@@ -440,7 +449,7 @@ class KubeEmulator(EmulatorServer):
                 status.invalid(kind, name, [("", str(error))])
             if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
                 status.invalid(kind, name, [("", "the patch result is not an object")])
-            new = self._incoming(kind, new, target.namespace)
+            new = self._incoming(target, new)
             return self._respond(200, kind, self._update(target, old, new))
 
     def _update(self, target: Target, old: Obj, new: Obj) -> Obj:
@@ -479,7 +488,7 @@ class KubeEmulator(EmulatorServer):
             new["metadata"]["generation"] = old["metadata"].get("generation", 0) + 1
         if new == old:
             return old
-        return self._commit(kind, new, old)
+        return new if target.dry_run else self._commit(kind, new, old)
 
     def _delete(self, target: Target, request: Request) -> Obj:
         kind, options = target.kind, _parse(request.body) or {}
@@ -503,6 +512,8 @@ class KubeEmulator(EmulatorServer):
                     "Precondition failed: ResourceVersion in precondition:"
                     f" {wanted['resourceVersion']}, ResourceVersion in object meta: {version}",
                 )
+            if target.dry_run:
+                return old
             return self.store.delete(kind.resource, old, orphan=_orphans(options, request))
 
     def _delete_collection(self, target: Target, request: Request) -> Response:
@@ -511,7 +522,11 @@ class KubeEmulator(EmulatorServer):
         orphan = _orphans(options if isinstance(options, dict) else {}, request)
         with self.store.lock:
             chosen = [o for o in self.store.items(kind.resource, target.namespace) if matches(o)]
-            deleted = [self.store.delete(kind.resource, obj, orphan=orphan) for obj in chosen]
+            deleted = (
+                chosen
+                if target.dry_run
+                else [self.store.delete(kind.resource, obj, orphan=orphan) for obj in chosen]
+            )
             revision = str(self.store.revision)
         body = {
             "kind": f"{kind.kind}List",
@@ -529,9 +544,9 @@ class KubeEmulator(EmulatorServer):
             raise ValueError(f"no such kind is served: {obj.get('apiVersion')} {obj.get('kind')}")
         return kind
 
-    def _incoming(self, kind: Kind, body: Any, namespace: str | None) -> Obj:
+    def _incoming(self, target: Target, body: Any) -> Obj:
         """Check a request body against the URL and fill in what the URL implies."""
-        obj = _object(body)
+        kind, namespace, obj = target.kind, target.namespace, _object(body)
         if obj.get("kind", kind.kind) != kind.kind:
             status.bad_request(
                 f"the kind in the data ({obj['kind']})"
@@ -555,6 +570,11 @@ class KubeEmulator(EmulatorServer):
             )
         else:
             meta["namespace"] = namespace
+        if target.name is not None and meta.setdefault("name", target.name) != target.name:
+            status.bad_request(
+                f"the name of the object ({meta['name']})"
+                f" does not match the name on the URL ({target.name})"
+            )
         return obj
 
     def _generate_name(self, kind: Kind, prefix: str, namespace: str | None) -> str:
@@ -656,6 +676,13 @@ def _present(kind: Kind, obj: Obj) -> Obj:
 
 def _event_line(kind: str, obj: Obj) -> bytes:
     return json.dumps({"type": kind, "object": obj}).encode() + b"\n"
+
+
+def _bookmark(kind: Kind, revision: int, *, initial_events_end: bool = False) -> Obj:
+    metadata: Obj = {"resourceVersion": str(revision)}
+    if initial_events_end:
+        metadata["annotations"] = {"k8s.io/initial-events-end": "true"}
+    return {"kind": kind.kind, "apiVersion": kind.api_version, "metadata": metadata}
 
 
 def _seen(event: Event, matches: Matcher) -> tuple[str, Obj] | None:
