@@ -8,6 +8,7 @@ subprocess and checks both what kubectl prints and what the server stored.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -47,13 +48,16 @@ class Kubectl:
             str(workdir / "cache"),
         ]
 
-    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, stdin: str | None = None, editor: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = None if editor is None else {**os.environ, "KUBE_EDITOR": editor}
         return subprocess.run(
-            [*self.base, *args], input=stdin, capture_output=True, text=True, timeout=60
+            [*self.base, *args], input=stdin, capture_output=True, text=True, timeout=60, env=env
         )
 
-    def ok(self, *args: str, stdin: str | None = None) -> str:
-        result = self.run(*args, stdin=stdin)
+    def ok(self, *args: str, stdin: str | None = None, editor: str | None = None) -> str:
+        result = self.run(*args, stdin=stdin, editor=editor)
         assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
         return result.stdout
 
@@ -202,6 +206,29 @@ def test_patch_status_subresource_changes_only_status(kubectl: Kubectl) -> None:
     assert stored["status"] == {"observedGeneration": 1}
     assert stored["spec"]["deletionPolicy"] == "Delete"
     assert stored["metadata"]["generation"] == 1
+
+
+def test_edit_with_an_editor(kubectl: Kubectl) -> None:
+    kubectl.apply(edgio_route("shop"))
+    # kubectl validates edits against the server's OpenAPI documents, which the emulator
+    # does not serve; --validate=false is the documented way round, as for apply.
+    out = kubectl.ok("edit", "er", "shop", "--validate=false", editor="sed -i s/Delete/Orphan/")
+    assert "edited" in out
+    stored = kubectl.route("shop")
+    assert stored is not None
+    assert stored["spec"]["deletionPolicy"] == "Orphan"
+    assert stored["metadata"]["generation"] == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="kubectl sends typed built-in objects of imperative commands (create configmap, "
+    "create namespace) as protobuf; the emulator answers 415 (server.py, not these helpers)",
+)
+def test_imperative_create_of_a_built_in_kind(kubectl: Kubectl) -> None:
+    kubectl.ok("create", "configmap", "settings", "--from-literal=mode=fast")
+    stored = kubectl.kube.get("v1", "ConfigMap", "settings", "default")
+    assert stored is not None and stored["data"] == {"mode": "fast"}
 
 
 def test_an_invalid_route_is_refused_naming_the_field(kubectl: Kubectl) -> None:
