@@ -228,7 +228,7 @@ _COMMON_LISTS: dict[str, str] = {
 
 _KIND_LISTS: dict[str, dict[str, str]] = {
     "Service": {"spec.ports": "port"},
-    "Node": {"status.addresses": "type", "spec.taints": "key"},
+    "Node": {"status.addresses": "type"},
     "Pod": {f"spec.{path}": key for path, key in _POD_SPEC_LISTS.items()}
     | {"status.podIPs": "ip", "status.hostIPs": "ip"},
     "Deployment": {f"spec.template.spec.{path}": key for path, key in _POD_SPEC_LISTS.items()},
