@@ -209,3 +209,43 @@ def api_resource_list(kinds: Kinds, group: str, version: str) -> dict[str, Any] 
         "groupVersion": group_version,
         "resources": resources,
     }
+
+
+def _gv_path(group: str, version: str) -> str:
+    return f"apis/{group}/{version}" if group else f"api/{version}"
+
+
+def openapi_root(kinds: Kinds) -> dict[str, Any]:
+    """The OpenAPI v3 index: one document per served group/version."""
+    paths: dict[str, Any] = {}
+    for group, versions in kinds.groups().items():
+        for version in versions:
+            gv = _gv_path(group, version)
+            paths[gv] = {"serverRelativeURL": f"/openapi/v3/{gv}"}
+    return {"paths": paths}
+
+
+def openapi_document(kinds: Kinds, group: str, version: str) -> dict[str, Any] | None:
+    """Just enough OpenAPI v3 for kubectl: each write operation, tagged with its kind and
+    declaring the `fieldValidation` parameter, so that kubectl leaves validation to the
+    server (`fieldValidation=Strict`) instead of asking for schemas we do not publish."""
+    served = [kind for kind in kinds.all() if (kind.group, kind.version) == (group, version)]
+    if not served:
+        return None
+    parameters = [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}]
+    paths: dict[str, Any] = {}
+    for kind in served:
+        operation = {
+            "x-kubernetes-group-version-kind": {
+                "group": kind.group,
+                "version": kind.version,
+                "kind": kind.kind,
+            },
+            "parameters": parameters,
+            "responses": {},
+        }
+        scope = "/namespaces/{namespace}" if kind.namespaced else ""
+        collection = f"/{_gv_path(group, version)}{scope}/{kind.plural}"
+        paths[collection] = {"post": operation}
+        paths[collection + "/{name}"] = {"put": operation, "patch": operation}
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": version}, "paths": paths}

@@ -30,7 +30,16 @@ from reconciler.sandbox.httpbase import EmulatorServer, HttpError, Request, Resp
 from . import status
 from .builtins import Admission
 from .crd import served_kinds
-from .kinds import Kind, Kinds, api_group, api_group_list, api_resource_list, api_versions
+from .kinds import (
+    Kind,
+    Kinds,
+    api_group,
+    api_group_list,
+    api_resource_list,
+    api_versions,
+    openapi_document,
+    openapi_root,
+)
 from .patch import PatchError, apply_patch, json_patch, merge_patch, strategic_merge_patch
 from .schema import apply_defaults, prune, validate
 from .selectors import SelectorError, parse_field_selector, parse_label_selector
@@ -76,6 +85,7 @@ class Target:
     subresource: str | None
     watch: bool
     dry_run: bool = False  # dryRun=All: answer as if written, store nothing
+    strict: bool = False  # fieldValidation=Strict (kubectl's default): unknown fields are 400
 
 
 @dataclass(frozen=True)
@@ -190,10 +200,13 @@ class KubeEmulator(EmulatorServer):
             "/version": lambda: VERSION,
             "/api": lambda: api_versions(f"{self.host}:{self.port}"),
             "/apis": lambda: api_group_list(self.kinds),
+            "/openapi/v3": lambda: openapi_root(self.kinds),
         }
         if path in documents:
             return _only_get(request, documents[path]())
         segments = [unquote(segment) for segment in path.strip("/").split("/")]
+        if segments[:2] == ["openapi", "v3"]:
+            return _only_get(request, self._openapi(segments[2:]))
         if segments[0] == "api" and len(segments) >= 2:
             group, version, rest = "", segments[1], segments[2:]
         elif segments[0] == "apis" and len(segments) == 2:
@@ -205,6 +218,13 @@ class KubeEmulator(EmulatorServer):
         if not rest:
             return _only_get(request, api_resource_list(self.kinds, group, version))
         return self._serve(self._target(group, version, rest, request), request)
+
+    def _openapi(self, gv: Segments) -> Any:
+        if gv[:1] == ["api"] and len(gv) == 2:
+            return openapi_document(self.kinds, "", gv[1])
+        if gv[:1] == ["apis"] and len(gv) == 3:
+            return openapi_document(self.kinds, gv[1], gv[2])
+        return None
 
     def _target(self, group: str, version: str, rest: Segments, request: Request) -> Target:
         watch = rest[0] == "watch"
@@ -226,7 +246,8 @@ class KubeEmulator(EmulatorServer):
         if kind.namespaced and namespace is None and name is not None:
             _no_such_path()
         dry_run = request.param("dryRun") == "All"
-        return Target(kind, namespace, name, subresource, watch, dry_run)
+        strict = request.param("fieldValidation") == "Strict"
+        return Target(kind, namespace, name, subresource, watch, dry_run, strict)
 
     def _serve(self, target: Target, request: Request) -> Response:
         method = request.method
@@ -404,7 +425,7 @@ class KubeEmulator(EmulatorServer):
                 meta.pop(field, None)
             if kind.custom and kind.status:
                 obj.pop("status", None)
-            obj = self._admit(kind, obj, None)
+            obj = self._admit(kind, obj, None, strict=target.strict)
             self._stamp(kind, obj)
             return obj if target.dry_run else self._commit(kind, obj, None)
 
@@ -482,7 +503,7 @@ class KubeEmulator(EmulatorServer):
                         )
                     ],
                 )
-        new = self._admit(kind, new, old)
+        new = self._admit(kind, new, old, strict=target.strict)
         new["metadata"]["resourceVersion"] = stored_version
         if kind.generation and _spec(kind, new) != _spec(kind, old):
             new["metadata"]["generation"] = old["metadata"].get("generation", 0) + 1
@@ -611,9 +632,18 @@ class KubeEmulator(EmulatorServer):
             )
             status.forbidden(kind, meta["name"], why)
 
-    def _admit(self, kind: Kind, obj: Obj, old: Obj | None) -> Obj:
+    def _admit(self, kind: Kind, obj: Obj, old: Obj | None, *, strict: bool = False) -> Obj:
+        """Defaults, checks and allocation; `strict` refuses what pruning would drop."""
         if kind.custom and kind.schema:
-            obj = apply_defaults(prune(obj, kind.schema), kind.schema)
+            pruned = prune(obj, kind.schema)
+            dropped = _dropped(obj, pruned)
+            if strict and dropped:
+                unknown = ", ".join(f'unknown field "{path}"' for path in dropped)
+                status.bad_request(
+                    f'{kind.kind} in version "{kind.version}" cannot be handled as a'
+                    f" {kind.kind}: strict decoding error: {unknown}"
+                )
+            obj = apply_defaults(pruned, kind.schema)
             errors = validate(obj, kind.schema)
             if errors:
                 status.invalid(
@@ -699,6 +729,20 @@ def _seen(event: Event, matches: Matcher) -> tuple[str, Obj] | None:
         meta = previous["metadata"] | {"resourceVersion": str(event.revision)}
         return ("DELETED", previous | {"metadata": meta})
     return None
+
+
+def _dropped(before: Any, after: Any, path: str = "") -> list[str]:
+    """The field paths present in `before` and missing from `after` (what pruning removed)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found: list[str] = []
+        for key, value in before.items():
+            where = f"{path}.{key}" if path else key
+            found += [where] if key not in after else _dropped(value, after[key], where)
+        return found
+    if isinstance(before, list) and isinstance(after, list):
+        pairs = enumerate(zip(before, after, strict=False))
+        return [p for i, (old, new) in pairs for p in _dropped(old, new, f"{path}[{i}]")]
+    return []
 
 
 def _parse(body: bytes, *, yaml_allowed: bool = False) -> Any:
