@@ -177,3 +177,16 @@ def test_deleting_a_crd_deletes_its_objects(widgets: Any, api: Any) -> None:
     assert caught.value.status == 404
     extensions.create_custom_resource_definition(copy.deepcopy(WIDGET_CRD))
     assert widgets.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL)["items"] == []
+
+
+def test_delete_answers(core: Any, widgets: Any) -> None:
+    core.create_namespaced_config_map("default", cm("gone"))
+    answer = core.delete_namespaced_config_map("gone", "default")
+    assert (answer["kind"], answer["status"]) == ("Status", "Success")
+    assert answer["details"]["name"] == "gone"
+    core.create_namespaced_config_map("default", cm("held", finalizers=["example.com/x"]))
+    lingering = core.delete_namespaced_config_map("held", "default")
+    assert lingering["metadata"]["deletionTimestamp"]
+    widgets.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, widget("w"))
+    deleted = widgets.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "w")
+    assert deleted["metadata"]["name"] == "w"

@@ -48,6 +48,7 @@ from .store import terminating as is_terminating
 from .table import default_columns, to_table
 
 CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
+RETURNS_DELETED = {("", "pods"), ("", "services"), ("", "namespaces"), ("", "nodes")}
 VERSION = {
     "major": "1",
     "minor": "34",
@@ -269,7 +270,7 @@ class KubeEmulator(EmulatorServer):
         elif method == "PATCH":
             return self._patch(target, request)
         elif method == "DELETE" and target.subresource is None:
-            return self._respond(200, target.kind, self._delete(target, request))
+            return self._deleted(target.kind, self._delete(target, request))
         status.method_not_allowed()
 
     def _respond(self, code: int, kind: Kind, obj: Obj, request: Request | None = None) -> Response:
@@ -536,6 +537,22 @@ class KubeEmulator(EmulatorServer):
             if target.dry_run:
                 return old
             return self.store.delete(kind.resource, old, orphan=_orphans(options, request))
+
+    def _deleted(self, kind: Kind, obj: Obj) -> Response:
+        """The answer to a DELETE: the object while it lingers (finalizers), and once it is
+        gone, the object for the kinds that return it, a Success Status for the others."""
+        meta = obj["metadata"]
+        lingers = self.store.get(kind.resource, meta.get("namespace"), meta["name"]) is not None
+        if lingers or kind.custom or kind.resource in RETURNS_DELETED:
+            return self._respond(200, kind, obj)
+        details = {
+            "name": meta["name"],
+            "group": kind.group,
+            "kind": kind.plural,
+            "uid": meta["uid"],
+        }
+        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+        return Response.json(200, body | {"details": details})
 
     def _delete_collection(self, target: Target, request: Request) -> Response:
         kind, matches = target.kind, self._matcher(target, request)
