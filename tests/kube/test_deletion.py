@@ -190,3 +190,25 @@ def test_delete_answers(core: Any, widgets: Any) -> None:
     widgets.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, widget("w"))
     deleted = widgets.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "w")
     assert deleted["metadata"]["name"] == "w"
+
+
+def test_foreground_deletion_waits_for_blocking_dependents(core: Any) -> None:
+    owner = core.create_namespaced_config_map("default", cm("owner"))
+    blocking = owned_by(owner)
+    blocking[0]["blockOwnerDeletion"] = True
+    core.create_namespaced_config_map(
+        "default", cm("child", ownerReferences=blocking, finalizers=["example.com/x"])
+    )
+    core.delete_namespaced_config_map("owner", "default", propagation_policy="Foreground")
+    waiting = core.read_namespaced_config_map("owner", "default")
+    assert waiting.metadata.finalizers == ["foregroundDeletion"]
+    assert core.read_namespaced_config_map("child", "default").metadata.deletion_timestamp
+    core.patch_namespaced_config_map("child", "default", {"metadata": {"finalizers": None}})
+    assert not exists(core, "child")
+    assert not exists(core, "owner")
+
+
+def test_foreground_deletion_without_dependents_is_immediate(core: Any) -> None:
+    core.create_namespaced_config_map("default", cm("alone"))
+    core.delete_namespaced_config_map("alone", "default", propagation_policy="Foreground")
+    assert not exists(core, "alone")

@@ -168,6 +168,8 @@ class KubeEmulator(EmulatorServer):
         obj = copy.deepcopy(obj)
         kind = self._kind_of(obj)
         meta = obj.setdefault("metadata", {})
+        if not meta.get("name"):
+            raise ValueError(f"seed needs metadata.name: {kind.kind}")
         if kind.namespaced:
             meta.setdefault("namespace", "default")
         with self.store.lock:
@@ -175,7 +177,7 @@ class KubeEmulator(EmulatorServer):
             obj = self._admit(kind, obj, old)
             if old is not None:
                 for field in ("uid", "creationTimestamp"):
-                    meta[field] = old["metadata"][field]
+                    obj["metadata"][field] = old["metadata"][field]
             self._stamp(kind, obj)
             return copy.deepcopy(self._commit(kind, obj, old))
 
@@ -536,7 +538,8 @@ class KubeEmulator(EmulatorServer):
                 )
             if target.dry_run:
                 return old
-            return self.store.delete(kind.resource, old, orphan=_orphans(options, request))
+            policy = _propagation(options, request)
+            return self.store.delete(kind.resource, old, propagation=policy)
 
     def _deleted(self, kind: Kind, obj: Obj) -> Response:
         """The answer to a DELETE: the object while it lingers (finalizers), and once it is
@@ -557,13 +560,13 @@ class KubeEmulator(EmulatorServer):
     def _delete_collection(self, target: Target, request: Request) -> Response:
         kind, matches = target.kind, self._matcher(target, request)
         options = _parse(request.body) or {}
-        orphan = _orphans(options if isinstance(options, dict) else {}, request)
+        policy = _propagation(options if isinstance(options, dict) else {}, request)
         with self.store.lock:
             chosen = [o for o in self.store.items(kind.resource, target.namespace) if matches(o)]
             deleted = (
                 chosen
                 if target.dry_run
-                else [self.store.delete(kind.resource, obj, orphan=orphan) for obj in chosen]
+                else [self.store.delete(kind.resource, obj, propagation=policy) for obj in chosen]
             )
             revision = str(self.store.revision)
         body = {
@@ -825,9 +828,10 @@ def _spec(kind: Kind, obj: Obj) -> Obj:
     return {key: value for key, value in obj.items() if key not in skipped}
 
 
-def _orphans(options: Obj, request: Request) -> bool:
-    policy = options.get("propagationPolicy") or request.param("propagationPolicy")
-    return policy == "Orphan" or options.get("orphanDependents") is True
+def _propagation(options: Obj, request: Request) -> str:
+    if options.get("orphanDependents") is True:
+        return "Orphan"
+    return str(options.get("propagationPolicy") or request.param("propagationPolicy", "Background"))
 
 
 def _int_param(request: Request, name: str) -> int | None:

@@ -54,7 +54,7 @@ def conflict(kind: Kind, name: str, why: str) -> NoReturn:
 
 def invalid(kind: Kind, name: str, causes: list[tuple[str, str]]) -> NoReturn:
     """422 naming each offending field path, as `kubectl` and clients print it."""
-    text = ", ".join(f"{path}: {message}" for path, message in causes)
+    text = ", ".join(f"{path}: {message}" if path else message for path, message in causes)
     details = _details(kind, name) | {
         "kind": kind.kind,
         "causes": [

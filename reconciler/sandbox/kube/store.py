@@ -21,6 +21,7 @@ from typing import Any
 Obj = dict[str, Any]
 Resource = tuple[str, str]  # (group, plural)
 NAMESPACES: Resource = ("", "namespaces")
+FOREGROUND = "foregroundDeletion"
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -99,16 +100,33 @@ class Store:
             self._record(resource, "ADDED" if previous is None else "MODIFIED", obj, previous)
             return obj
 
-    def delete(self, resource: Resource, obj: Obj, *, orphan: bool = False) -> Obj:
-        """Start deleting: gone at once, or terminating until its finalizers are cleared."""
+    def delete(self, resource: Resource, obj: Obj, *, propagation: str = "Background") -> Obj:
+        """Start deleting: gone at once, or terminating until its finalizers are cleared.
+
+        `propagation` is the DeleteOptions policy: Background leaves dependents to the
+        garbage collector, Orphan strips their owner references, Foreground holds the
+        owner (finalizer `foregroundDeletion`) until its blocking dependents are gone.
+        """
         with self.lock:
             if terminating(obj):
                 return obj
-            if orphan:
-                self._orphan_dependents(obj["metadata"]["uid"])
+            uid = obj["metadata"]["uid"]
+            if propagation == "Orphan":
+                self._orphan_dependents(uid)
             marked = copy.deepcopy(obj)
             marked["metadata"]["deletionTimestamp"] = now()
             marked["metadata"]["deletionGracePeriodSeconds"] = 0
+            dependents = self._dependents(uid) if propagation == "Foreground" else []
+            if dependents:
+                finalizers = marked["metadata"].setdefault("finalizers", [])
+                finalizers.append(FOREGROUND)
+                result = self.commit(resource, marked, obj)
+                for dependent_resource, dependent in dependents:
+                    current = self.get(dependent_resource, *key_of(dependent))
+                    if current is not None:
+                        self.delete(dependent_resource, current, propagation="Foreground")
+                self._release_foreground(uid)
+                return self._current(resource, result)
             if resource == NAMESPACES:
                 marked.setdefault("status", {})["phase"] = "Terminating"
             elif self._removable(resource, marked):
@@ -116,8 +134,7 @@ class Store:
             result = self.commit(resource, marked, obj)
             if resource == NAMESPACES:
                 self._empty_namespace(obj["metadata"]["name"])
-                current = self.get(resource, None, obj["metadata"]["name"])
-                return current or self._removed_copy(result)
+                return self._current(resource, result)
             return result
 
     def purge(self, resource: Resource) -> None:
@@ -164,6 +181,10 @@ class Store:
             return False
         return resource != NAMESPACES or not self._namespace_content(obj["metadata"]["name"])
 
+    def _current(self, resource: Resource, obj: Obj) -> Obj:
+        """The stored version of `obj`, or its final state if it has been removed since."""
+        return self.get(resource, *key_of(obj)) or self._removed_copy(obj)
+
     def _removed_copy(self, obj: Obj) -> Obj:
         final = dict(obj)
         final["metadata"] = dict(obj["metadata"], resourceVersion=str(self.revision))
@@ -181,6 +202,8 @@ class Store:
     def _after_removal(self, resource: Resource, obj: Obj) -> None:
         if self.gc:
             self._collect_dependents(obj["metadata"]["uid"])
+        for ref in obj["metadata"].get("ownerReferences", []):
+            self._release_foreground(ref.get("uid", ""))
         namespace = obj["metadata"].get("namespace")
         if namespace:
             parent = self.get(NAMESPACES, None, namespace)
@@ -188,6 +211,29 @@ class Store:
                 self._remove(NAMESPACES, parent, parent)
         for hook in self.on_removed:
             hook(resource, obj)
+
+    def _release_foreground(self, uid: str) -> None:
+        """Finish a foreground deletion once no dependent blocks its owner any more."""
+        found = self._uids.get(uid)
+        owner = self.get(found[0], *found[1]) if found else None
+        if owner is None or FOREGROUND not in owner["metadata"].get("finalizers", []):
+            return
+        blocking = [
+            dependent
+            for _, dependent in self._dependents(uid)
+            if any(
+                ref.get("uid") == uid and ref.get("blockOwnerDeletion")
+                for ref in dependent["metadata"]["ownerReferences"]
+            )
+        ]
+        if not blocking:
+            released = copy.deepcopy(owner)
+            finalizers = [f for f in owner["metadata"]["finalizers"] if f != FOREGROUND]
+            released["metadata"]["finalizers"] = finalizers
+            if not finalizers:
+                del released["metadata"]["finalizers"]
+            assert found is not None
+            self.commit(found[0], released, owner)
 
     def _dependents(self, uid: str) -> list[tuple[Resource, Obj]]:
         return [
