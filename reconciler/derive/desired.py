@@ -16,7 +16,7 @@ from typing import Any
 from reconciler import ownership
 from reconciler.derive import fields
 from reconciler.errors import FieldError
-from reconciler.model import BackendRef, CdnRule, DnsRecord, Holds, OwnerMarker, Route
+from reconciler.model import BackendRef, CdnRule, DnsRecord, Holds, OwnerMarker, Route, RouteRule
 
 ServiceIndex = Mapping[tuple[str, str], Mapping[str, Any]]  # (namespace, name) -> Service
 
@@ -168,12 +168,19 @@ def desired_state(
     )
 
 
-def _route(
-    route: Route,
-    services: ServiceIndex,
-    settings: Settings,
-    claims: dict[tuple[str, str, str], str],
-) -> tuple[RouteOutcome, tuple[str, str] | None]:
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    shortname: str
+    hostname: str
+    zone: str
+
+    @property
+    def name(self) -> str:
+        return self.hostname[: -len(self.zone) - 1]
+
+
+def _resolve(route: Route, settings: Settings) -> tuple[_Origin | None, list[FieldError]]:
+    """The route's account and origin, from its spec or the controller's defaults."""
     errors: list[FieldError] = []
     shortname = route.shortname or settings.default_shortname
     if not shortname:
@@ -181,63 +188,73 @@ def _route(
             FieldError("spec.shortname", "not set, and the controller has no --default-shortname")
         )
     hostname = route.origin_hostname or settings.default_origin_hostname
-    zone = None
+    zone = zone_of(hostname, settings.zones) if hostname else None
     if not hostname:
         errors.append(
             FieldError(
                 "spec.origin.hostname", "not set, and the controller has no --origin-hostname"
             )
         )
-    else:
-        zone = zone_of(hostname, settings.zones)
-        if zone is None or zone == hostname:
-            where = "the apex of" if zone else "in none of"
-            errors.append(
-                FieldError(
-                    "spec.origin.hostname",
-                    f"{hostname!r} is {where} the managed DNS zones ({', '.join(settings.zones)})",
-                )
+    elif zone is None or zone == hostname:
+        where = "the apex of" if zone else "in none of"
+        errors.append(
+            FieldError(
+                "spec.origin.hostname",
+                f"{hostname!r} is {where} the managed DNS zones ({', '.join(settings.zones)})",
             )
+        )
     if errors or not shortname or not hostname or not zone:
+        return None, errors
+    return _Origin(shortname, hostname, zone), []
+
+
+def _route(
+    route: Route,
+    services: ServiceIndex,
+    settings: Settings,
+    claims: dict[tuple[str, str, str], str],
+) -> tuple[RouteOutcome, tuple[str, str] | None]:
+    origin, errors = _resolve(route, settings)
+    hostname = route.origin_hostname or settings.default_origin_hostname
+    if origin is None:
         return RouteOutcome(route.key, origin_hostname=hostname, errors=tuple(errors)), None
-    marker = OwnerMarker(settings.owner_id, ownership.route_resource(route.key))
-    protocol = route.origin_protocol or settings.default_origin_protocol
     outcomes = []
     for rule in route.rules:
         path = fields.published_path(rule.path, rule.path_type)
-        key = (shortname, rule.host, path)
+        key = (origin.shortname, rule.host, path)
         if key in claims:
+            message = f"{rule.host}{path} is already published by the older route {claims[key]}"
             outcomes.append(
-                RuleOutcome(
-                    shortname,
-                    rule.host,
-                    path,
-                    RuleState.CONFLICT,
-                    f"{rule.host}{path} is already published by the older route {claims[key]}",
-                )
+                RuleOutcome(origin.shortname, rule.host, path, RuleState.CONFLICT, message)
             )
             continue
         claims[key] = route.key
         state, message, node_port = _node_port(services, route.namespace, rule.backend)
         cdn_rule = None
         if node_port is not None:
-            cdn_rule = CdnRule(
-                shortname=shortname,
-                published_host=rule.host,
-                published_path=path,
-                source_host=hostname,
-                source_port=node_port,
-                source_path=route.origin_path,
-                published_protocol=rule.published_protocol,
-                source_protocol=protocol,
-                options=route.options,
-                owner=marker,
-            )
+            cdn_rule = _cdn_rule(route, rule, origin, path, node_port, settings)
         outcomes.append(
-            RuleOutcome(shortname, rule.host, path, state, message, node_port, cdn_rule)
+            RuleOutcome(origin.shortname, rule.host, path, state, message, node_port, cdn_rule)
         )
-    name = hostname[: -len(zone) - 1]
-    return RouteOutcome(route.key, tuple(outcomes), origin_hostname=hostname), (zone, name)
+    outcome = RouteOutcome(route.key, tuple(outcomes), origin_hostname=origin.hostname)
+    return outcome, (origin.zone, origin.name)
+
+
+def _cdn_rule(
+    route: Route, rule: RouteRule, origin: _Origin, path: str, node_port: int, settings: Settings
+) -> CdnRule:
+    return CdnRule(
+        shortname=origin.shortname,
+        published_host=rule.host,
+        published_path=path,
+        source_host=origin.hostname,
+        source_port=node_port,
+        source_path=route.origin_path,
+        published_protocol=rule.published_protocol,
+        source_protocol=route.origin_protocol or settings.default_origin_protocol,
+        options=route.options,
+        owner=OwnerMarker(settings.owner_id, ownership.route_resource(route.key)),
+    )
 
 
 def _node_port(
