@@ -98,23 +98,8 @@ def _rules(
     warnings: list[FieldError],
 ) -> list[dict[str, Any]]:
     ingress_rules = spec.get("rules") or []
-    if spec.get("defaultBackend"):
-        if ingress_rules:
-            warnings.append(
-                FieldError(
-                    "spec.defaultBackend", "ignored: Edgio publishes host and path rules only"
-                )
-            )
-        else:
-            errors.append(
-                FieldError(
-                    "spec.defaultBackend",
-                    "a default backend alone publishes nothing: Edgio needs a host and a path",
-                )
-            )
-            return []
-    if not ingress_rules:
-        errors.append(FieldError("spec.rules", "must have at least one rule with a host"))
+    if not _check_rules_exist(spec, errors, warnings):
+        return []
     rules: list[dict[str, Any]] = []
     seen: dict[tuple[str, str], str] = {}
     for i, ingress_rule in enumerate(ingress_rules):
@@ -146,6 +131,23 @@ def _rules(
             seen[key] = f"{where}.http.paths[{j}]"
             rules.append(rule)
     return rules
+
+
+def _check_rules_exist(
+    spec: Mapping[str, Any], errors: list[FieldError], warnings: list[FieldError]
+) -> bool:
+    """Edgio publishes host + path rules only: a default backend cannot be expressed."""
+    has_rules = bool(spec.get("rules"))
+    if spec.get("defaultBackend"):
+        if has_rules:
+            message = "ignored: Edgio publishes host and path rules only"
+            warnings.append(FieldError("spec.defaultBackend", message))
+        else:
+            message = "a default backend alone publishes nothing: Edgio needs a host and a path"
+            errors.append(FieldError("spec.defaultBackend", message))
+    elif not has_rules:
+        errors.append(FieldError("spec.rules", "must have at least one rule with a host"))
+    return has_rules
 
 
 def _rule(
