@@ -32,9 +32,10 @@ class ApplyReport:
 
 def _origin_name(record: DnsRecord) -> str:
     """The origin hostname a record serves: A records directly, TXT markers by prefix."""
-    if record.type == "TXT" and record.name.startswith(TXT_PREFIX):
-        return DnsRecord(record.zone, record.name[len(TXT_PREFIX) :], "A", "", 0).fqdn
-    return record.fqdn
+    name = record.name
+    if record.type == "TXT" and name.startswith(TXT_PREFIX):
+        name = name[len(TXT_PREFIX) :]
+    return f"{name}.{record.zone}" if name else record.zone
 
 
 def apply_plan(plan: Plan, dns: DnsProvider, cdn: CdnProvider) -> ApplyReport:
