@@ -116,17 +116,8 @@ class Store:
             marked = copy.deepcopy(obj)
             marked["metadata"]["deletionTimestamp"] = now()
             marked["metadata"]["deletionGracePeriodSeconds"] = 0
-            dependents = self._dependents(uid) if propagation == "Foreground" else []
-            if dependents:
-                finalizers = marked["metadata"].setdefault("finalizers", [])
-                finalizers.append(FOREGROUND)
-                result = self.commit(resource, marked, obj)
-                for dependent_resource, dependent in dependents:
-                    current = self.get(dependent_resource, *key_of(dependent))
-                    if current is not None:
-                        self.delete(dependent_resource, current, propagation="Foreground")
-                self._release_foreground(uid)
-                return self._current(resource, result)
+            if propagation == "Foreground" and self._dependents(uid):
+                return self._delete_in_foreground(resource, marked, obj)
             if resource == NAMESPACES:
                 marked.setdefault("status", {})["phase"] = "Terminating"
             elif self._removable(resource, marked):
@@ -136,6 +127,18 @@ class Store:
                 self._empty_namespace(obj["metadata"]["name"])
                 return self._current(resource, result)
             return result
+
+    def _delete_in_foreground(self, resource: Resource, marked: Obj, obj: Obj) -> Obj:
+        """Hold the owner with `foregroundDeletion` while its dependents are deleted."""
+        uid = obj["metadata"]["uid"]
+        marked["metadata"].setdefault("finalizers", []).append(FOREGROUND)
+        result = self.commit(resource, marked, obj)
+        for dependent_resource, dependent in self._dependents(uid):
+            current = self.get(dependent_resource, *key_of(dependent))
+            if current is not None:
+                self.delete(dependent_resource, current, propagation="Foreground")
+        self._release_foreground(uid)
+        return self._current(resource, result)
 
     def purge(self, resource: Resource) -> None:
         """Remove every object of a resource at once, finalizers or not (its CRD is gone)."""
