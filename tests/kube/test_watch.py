@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -148,7 +149,8 @@ def test_single_object_watch(core: Any, recorders: list[Recorder], kube: KubeEmu
 
 def test_drop_streams_cuts_open_watches(core: Any, kube: KubeEmulator) -> None:
     recorder = Recorder(core.list_namespaced_config_map, "default", timeout_seconds=30)
-    eventually(lambda: ("GET", "/api/v1/namespaces/default/configmaps") in kube.calls())
+    core.create_namespaced_config_map("default", cm("a"))
+    recorder.wait_for(1)  # the stream is open and delivering
     kube.drop_streams()
     assert recorder.finished.wait(10)
 
@@ -176,3 +178,16 @@ def test_watch_as_table_for_kubectl(core: Any, kube: KubeEmulator) -> None:
     events = watch_lines(kube, "", Accept="application/json;as=Table;v=v1;g=meta.k8s.io")
     assert events[0]["object"]["kind"] == "Table"
     assert events[0]["object"]["rows"][0]["cells"][0] == "a"
+
+
+def watch_threads() -> int:
+    return sum("process_request" in thread.name for thread in threading.enumerate())
+
+
+def test_watch_ends_when_its_client_hangs_up(kube: KubeEmulator) -> None:
+    before = watch_threads()
+    url = kube.url + "/api/v1/namespaces/default/configmaps?watch=true"
+    with requests.get(url, stream=True, timeout=10) as answer:
+        assert answer.status_code == 200
+        eventually(lambda: watch_threads() > before)
+    eventually(lambda: watch_threads() == before)
