@@ -32,6 +32,7 @@ def test_core_discovery(kube: KubeEmulator) -> None:
     resources = requests.get(kube.url + "/api/v1", timeout=5).json()["resources"]
     by_name = {resource["name"]: resource for resource in resources}
     assert by_name["services"]["shortNames"] == ["svc"]
+    assert by_name["services"]["categories"] == ["all"]
     assert by_name["services"]["namespaced"] is True
     assert by_name["nodes"]["namespaced"] is False
     assert by_name["nodes/status"]["verbs"] == ["get", "patch", "update"]
