@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import signal
 import sys
 import tempfile
@@ -27,16 +26,13 @@ from reconciler.sandbox.kube import KubeEmulator
 
 @dataclass
 class Running:
-    """A started emulator, what it tells the user about itself, and what to tidy after."""
+    """A started emulator and what it tells the user about itself."""
 
     server: EmulatorServer
     info: Callable[[], dict[str, str]]
-    scratch: Path | None = None  # a temporary directory of ours, removed on stop
 
     def stop(self) -> None:
         self.server.stop()
-        if self.scratch is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 Starter = Callable[[argparse.Namespace], Running]
@@ -44,13 +40,9 @@ Starter = Callable[[argparse.Namespace], Running]
 
 def start_kube(args: argparse.Namespace) -> Running:
     kube = KubeEmulator(host=args.host, port=args.kube_port).start()
-    scratch = None
-    path = args.kubeconfig
-    if path is None:
-        scratch = Path(tempfile.mkdtemp(prefix="edgio-sandbox-"))
-        path = scratch / "kubeconfig"
+    path = args.kubeconfig or Path(tempfile.mkdtemp(prefix="edgio-sandbox-")) / "kubeconfig"
     kube.kubeconfig(path)
-    return Running(kube, lambda: {"kube": kube.url, "kubeconfig": str(path)}, scratch)
+    return Running(kube, lambda: {"kube": kube.url, "kubeconfig": str(path)})
 
 
 STARTERS: list[Starter] = [start_kube]
