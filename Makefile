@@ -31,7 +31,7 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 demo: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m reconciler.demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m reconciler.sandbox.demo
 
 sandbox: $(STAMP)
 	$(BIN)/edgio-ingress sandbox up --kubeconfig /tmp/edgio-ingress-sandbox.kubeconfig

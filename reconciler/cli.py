@@ -6,7 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from reconciler import __version__
+from reconciler import __version__, derive_command
+from reconciler.sandbox import up
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,8 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"edgio-ingress {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    from reconciler.sandbox import up
-
+    derive_command.register(commands)
     up.register(commands)
     return parser
 

@@ -59,6 +59,7 @@ class RouteRule:
     path: str
     path_type: PathType
     backend: BackendRef
+    published_protocol: Protocol = "http"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +80,7 @@ class Route:
     shortname: str | None = None
     origin_hostname: str | None = None
     origin_protocol: Protocol | None = None
-    source_path: str = "/"
-    tls_hosts: frozenset[str] = frozenset()
+    origin_path: str = "/"
     options: tuple[CdnOption, ...] = ()
     deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
     created: str = ""  # RFC 3339 creationTimestamp; the older route wins a conflict
@@ -132,6 +132,19 @@ class CdnRule:
     def key(self) -> tuple[str, str, str]:
         """The natural key: Edgio rejects a second rule with the same host and path."""
         return (self.shortname, self.published_host, self.published_path)
+
+
+@dataclass(frozen=True, slots=True)
+class Holds:
+    """What a plan must leave exactly as it is, because what decides it is broken.
+
+    Bad input must never delete what is published: a Service recreated, a typo in an
+    annotation or every node NotReady for a minute would otherwise take sites off the air.
+    """
+
+    names: frozenset[tuple[str, str]] = frozenset()  # (zone, name): no eligible node
+    rules: frozenset[tuple[str, str, str]] = frozenset()  # rule keys whose backend is broken
+    routes: frozenset[str] = frozenset()  # owner resources of routes that are invalid
 
 
 class Action(enum.StrEnum):

@@ -41,6 +41,11 @@ def parse(text: str) -> OwnerMarker | None:
     return OwnerMarker(owner=owner, resource=labels.get(f"{HERITAGE}/resource", ""))
 
 
+def route_resource(route_key: str) -> str:
+    """The marker resource of the rules of the route `namespace/name`."""
+    return f"edgioroute/{route_key}"
+
+
 def txt_name(name: str) -> str:
     """The name of the TXT record that marks A records of `name` (relative to the zone).
 

@@ -110,7 +110,7 @@ class _WaitHonouringRetryAfter:
 
     def __init__(self, policy: RetryPolicy):
         self._policy = policy
-        self._backoff = wait_exponential_jitter(initial=policy.initial_wait, max=policy.max_wait)
+        self._backoff = wait_exponential_jitter(multiplier=policy.initial_wait, max=policy.max_wait)
 
     def __call__(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

@@ -15,6 +15,7 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", dest="kube_port", type=int, default=0)
     parser.add_argument("--kubeconfig", type=Path)
+    parser.add_argument("--env-file", type=Path)
     return run(parser.parse_args(), [start_kube])
 
 

@@ -1,0 +1,269 @@
+"""Routes + Services + Nodes -> the DNS records and CDN rules that should exist.
+
+Besides the desired state, this says per route and per rule what happened and why, so
+the loop can put it on the user's own object ("was my route programmed?"). One bad
+route or rule only ever affects itself: the rest of the state is still derived.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reconciler import ownership
+from reconciler.derive import fields
+from reconciler.errors import FieldError
+from reconciler.model import BackendRef, CdnRule, DnsRecord, Holds, OwnerMarker, Route
+
+ServiceIndex = Mapping[tuple[str, str], Mapping[str, Any]]  # (namespace, name) -> Service
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Controller-wide defaults and choices (flags), as the core needs them."""
+
+    owner_id: str
+    zones: tuple[str, ...]
+    default_shortname: str | None = None
+    default_origin_hostname: str | None = None
+    default_origin_protocol: str = "http"
+    ttl: int = 60
+    node_address_type: str = "ExternalIP"
+    node_selector: tuple[tuple[str, str], ...] = ()
+
+
+class RuleState(enum.StrEnum):
+    DESIRED = "Desired"  # derived; whether Edgio has published it is the loop's to say
+    CONFLICT = "Conflict"
+    BACKEND_NOT_FOUND = "BackendNotFound"
+    BACKEND_NOT_NODE_PORT = "BackendNotNodePort"
+    BACKEND_PORT_NOT_FOUND = "BackendPortNotFound"
+
+
+BACKEND_PROBLEMS = frozenset(
+    {
+        RuleState.BACKEND_NOT_FOUND,
+        RuleState.BACKEND_NOT_NODE_PORT,
+        RuleState.BACKEND_PORT_NOT_FOUND,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOutcome:
+    shortname: str
+    host: str
+    path: str  # the published path, as sent to Edgio
+    state: RuleState
+    message: str = ""
+    node_port: int | None = None
+    rule: CdnRule | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteOutcome:
+    key: str
+    rules: tuple[RuleOutcome, ...] = ()
+    origin_hostname: str | None = None
+    addresses: tuple[str, ...] = ()
+    errors: tuple[FieldError, ...] = ()  # route-wide problems: nothing of it is published
+    dns_held: bool = False  # no eligible node: the origin records are left as they are
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    records: frozenset[DnsRecord] = frozenset()
+    rules: frozenset[CdnRule] = frozenset()
+    holds: Holds = field(default_factory=Holds)
+    outcomes: tuple[RouteOutcome, ...] = field(default=())
+
+
+def node_addresses(
+    nodes: Iterable[Mapping[str, Any]],
+    address_type: str = "ExternalIP",
+    selector: Iterable[tuple[str, str]] = (),
+) -> tuple[str, ...]:
+    """IPv4 addresses of Ready, schedulable nodes that match the selector, sorted."""
+    wanted = dict(selector)
+    found: set[str] = set()
+    for node in nodes:
+        metadata = node.get("metadata") or {}
+        labels = metadata.get("labels") or {}
+        if metadata.get("deletionTimestamp") or (node.get("spec") or {}).get("unschedulable"):
+            continue
+        if any(labels.get(key) != value for key, value in wanted.items()):
+            continue
+        status = node.get("status") or {}
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in status.get("conditions") or []
+        )
+        if not ready:
+            continue
+        for address in status.get("addresses") or []:
+            if address.get("type") == address_type and _is_ipv4(address.get("address", "")):
+                found.add(address["address"])
+    return tuple(sorted(found, key=ipaddress.IPv4Address))
+
+
+def _is_ipv4(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def zone_of(hostname: str, zones: Iterable[str]) -> str | None:
+    """The managed zone a name belongs to: the longest matching suffix."""
+    matches = [z for z in zones if hostname == z or hostname.endswith("." + z)]
+    return max(matches, key=len) if matches else None
+
+
+def desired_state(
+    routes: Iterable[Route],
+    services: ServiceIndex,
+    nodes: Iterable[Mapping[str, Any]],
+    settings: Settings,
+    invalid_routes: Iterable[str] = (),
+) -> DesiredState:
+    """`invalid_routes` are keys of EdgioRoutes that could not be read: what they
+    published stays as it is, like everything else whose input is broken."""
+    addresses = node_addresses(nodes, settings.node_address_type, settings.node_selector)
+    claims: dict[tuple[str, str, str], str] = {}
+    origins: set[tuple[str, str]] = set()
+    rules: set[CdnRule] = set()
+    outcomes: list[RouteOutcome] = []
+    for route in sorted(routes, key=lambda r: (r.created, r.namespace, r.name)):
+        outcome, origin = _route(route, services, settings, claims)
+        if origin is not None and any(r.rule for r in outcome.rules):
+            origins.add(origin)
+            rules.update(r.rule for r in outcome.rules if r.rule is not None)
+            outcome = replace(outcome, addresses=addresses, dns_held=not addresses)
+        outcomes.append(outcome)
+    records = {
+        DnsRecord(zone, name, "A", address, settings.ttl)
+        for zone, name in origins
+        for address in addresses
+    }
+    broken_routes = {o.key for o in outcomes if o.errors} | set(invalid_routes)
+    holds = Holds(
+        names=frozenset(origins) if not addresses else frozenset(),
+        rules=frozenset(
+            (r.shortname, r.host, r.path)
+            for o in outcomes
+            for r in o.rules
+            if r.state in BACKEND_PROBLEMS
+        ),
+        routes=frozenset(ownership.route_resource(key) for key in broken_routes),
+    )
+    return DesiredState(
+        records=frozenset(records),
+        rules=frozenset(rules),
+        holds=holds,
+        outcomes=tuple(sorted(outcomes, key=lambda o: o.key)),
+    )
+
+
+def _route(
+    route: Route,
+    services: ServiceIndex,
+    settings: Settings,
+    claims: dict[tuple[str, str, str], str],
+) -> tuple[RouteOutcome, tuple[str, str] | None]:
+    errors: list[FieldError] = []
+    shortname = route.shortname or settings.default_shortname
+    if not shortname:
+        errors.append(
+            FieldError("spec.shortname", "not set, and the controller has no --default-shortname")
+        )
+    hostname = route.origin_hostname or settings.default_origin_hostname
+    zone = None
+    if not hostname:
+        errors.append(
+            FieldError(
+                "spec.origin.hostname", "not set, and the controller has no --origin-hostname"
+            )
+        )
+    else:
+        zone = zone_of(hostname, settings.zones)
+        if zone is None or zone == hostname:
+            where = "the apex of" if zone else "in none of"
+            errors.append(
+                FieldError(
+                    "spec.origin.hostname",
+                    f"{hostname!r} is {where} the managed DNS zones ({', '.join(settings.zones)})",
+                )
+            )
+    if errors or not shortname or not hostname or not zone:
+        return RouteOutcome(route.key, origin_hostname=hostname, errors=tuple(errors)), None
+    marker = OwnerMarker(settings.owner_id, ownership.route_resource(route.key))
+    protocol = route.origin_protocol or settings.default_origin_protocol
+    outcomes = []
+    for rule in route.rules:
+        path = fields.published_path(rule.path, rule.path_type)
+        key = (shortname, rule.host, path)
+        if key in claims:
+            outcomes.append(
+                RuleOutcome(
+                    shortname,
+                    rule.host,
+                    path,
+                    RuleState.CONFLICT,
+                    f"{rule.host}{path} is already published by the older route {claims[key]}",
+                )
+            )
+            continue
+        claims[key] = route.key
+        state, message, node_port = _node_port(services, route.namespace, rule.backend)
+        cdn_rule = None
+        if node_port is not None:
+            cdn_rule = CdnRule(
+                shortname=shortname,
+                published_host=rule.host,
+                published_path=path,
+                source_host=hostname,
+                source_port=node_port,
+                source_path=route.origin_path,
+                published_protocol=rule.published_protocol,
+                source_protocol=protocol,
+                options=route.options,
+                owner=marker,
+            )
+        outcomes.append(
+            RuleOutcome(shortname, rule.host, path, state, message, node_port, cdn_rule)
+        )
+    name = hostname[: -len(zone) - 1]
+    return RouteOutcome(route.key, tuple(outcomes), origin_hostname=hostname), (zone, name)
+
+
+def _node_port(
+    services: ServiceIndex, namespace: str, backend: BackendRef
+) -> tuple[RuleState, str, int | None]:
+    """The NodePort that reaches a backend on every node, or why there is none."""
+    where = f"Service {namespace}/{backend.service}"
+    service = services.get((namespace, backend.service))
+    if service is None:
+        return RuleState.BACKEND_NOT_FOUND, f"{where} not found", None
+    spec = service.get("spec") or {}
+    kind = spec.get("type") or "ClusterIP"
+    if kind not in ("NodePort", "LoadBalancer"):
+        return (
+            RuleState.BACKEND_NOT_NODE_PORT,
+            f"{where} is {kind}; Edgio reaches the cluster through a NodePort, "
+            "so it must be NodePort or LoadBalancer",
+            None,
+        )
+    for port in spec.get("ports") or []:
+        if backend.port in (port.get("name"), port.get("port")):
+            if port.get("nodePort"):
+                return RuleState.DESIRED, "", int(port["nodePort"])
+            return (
+                RuleState.BACKEND_PORT_NOT_FOUND,
+                f"{where} port {backend.port!r} has no nodePort",
+                None,
+            )
+    return RuleState.BACKEND_PORT_NOT_FOUND, f"{where} has no port {backend.port!r}", None

@@ -1,0 +1,119 @@
+"""Checks and mappings of single field values, shared by Ingresses and EdgioRoutes.
+
+Both ways into the controller (an Ingress, or an EdgioRoute written by hand) must
+refuse the same bad values with the same words, so the rules live here once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any
+
+from reconciler.errors import FieldError
+from reconciler.model import CdnOption
+from reconciler.ownership import MARKER_OPTION, OWNER_HEADER
+
+_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)+[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?$")
+_SHORTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_EDGIO_HOST = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)\.s\.llnwi\.net$")
+_OPTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
+PROTOCOLS = ("http", "https")
+
+
+def normalise_host(host: str) -> str:
+    """DNS names are case-insensitive; Edgio and our diff compare them as lower case."""
+    return host.strip().rstrip(".").lower()
+
+
+def host_problem(host: str) -> str | None:
+    if not host:
+        return "must be set: Edgio publishes rules by hostname"
+    if host.startswith("*"):
+        return "wildcard hosts cannot be published: Edgio needs one fully qualified name per rule"
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return "an IP address cannot be a published hostname at Edgio"
+    if not _HOSTNAME.match(host):
+        return "must be a fully qualified DNS name (letters, digits, '-' and '.')"
+    return None
+
+
+def origin_problem(host: str) -> str | None:
+    if not _HOSTNAME.match(host):
+        return "must be a fully qualified DNS name in a zone the controller manages"
+    return None
+
+
+def shortname_problem(shortname: str) -> str | None:
+    if not _SHORTNAME.match(shortname):
+        return "must be an Edgio shortname: lower-case letters, digits and '-'"
+    return None
+
+
+def shortname_from_host(host: str) -> str | None:
+    """Edgio-assigned hosts name their account: `<shortname>.s.llnwi.net`."""
+    match = _EDGIO_HOST.match(host)
+    return match.group(1) if match else None
+
+
+def path_problem(path: str) -> str | None:
+    if not path.startswith("/"):
+        return "must be an absolute path starting with '/'"
+    if any(char in path for char in "?# \t\n"):
+        return "must not contain a query, a fragment or white space"
+    return None
+
+
+def published_path(path: str, path_type: str) -> str:
+    """Edgio treats a path ending in '/' as a directory prefix and any other as a file."""
+    if path_type == "Exact" or path.endswith("/"):
+        return path
+    return path + "/"
+
+
+def parse_options(value: Any, field: str) -> tuple[tuple[CdnOption, ...], list[FieldError]]:
+    """Edgio options from an annotation (JSON text) or a spec (already a list)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            return (), [FieldError(field, f"must be a JSON list of options: {error.msg}")]
+    if not isinstance(value, list):
+        return (), [FieldError(field, 'must be a list like [{"name": "...", "parameters": [...]}]')]
+    options: list[CdnOption] = []
+    errors: list[FieldError] = []
+    for index, item in enumerate(value):
+        option, problem = _option(item)
+        if problem:
+            errors.append(FieldError(f"{field}[{index}]", problem))
+        elif option is not None:
+            options.append(option)
+    return tuple(options), errors
+
+
+def _option(item: Any) -> tuple[CdnOption | None, str | None]:
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        return None, "must be an object with a string 'name'"
+    name = item["name"]
+    if not _OPTION_NAME.match(name):
+        return None, f"name {name!r} is not an Edgio option name (lower case and '_')"
+    parameters = item.get("parameters", [])
+    if not isinstance(parameters, list) or not all(
+        isinstance(p, str) or (isinstance(p, int) and not isinstance(p, bool)) for p in parameters
+    ):
+        return None, "parameters must be a list of strings and integers"
+    if name == MARKER_OPTION and parameters and str(parameters[0]).lower() == OWNER_HEADER.lower():
+        return None, f"the {OWNER_HEADER} header is reserved for the controller's ownership marker"
+    return CdnOption(name, tuple(parameters)), None
+
+
+def option_to_spec(option: CdnOption) -> dict[str, Any]:
+    return {"name": option.name, "parameters": list(option.parameters)}

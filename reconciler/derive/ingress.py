@@ -1,0 +1,246 @@
+"""Which Ingresses are Edgio's, and the EdgioRoute each one becomes.
+
+Every rule and every path of an Ingress is derived (the seed controller took only the
+first of each). Problems are collected for the whole object and raised together, so
+a user fixes an Ingress in one round trip instead of one error at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.derive import fields
+from reconciler.derive.annotations import SHORTNAME, field_of, parse_annotations
+from reconciler.errors import FieldError, InvalidObject
+
+API_VERSION = "cdn.edgio.io/v1alpha1"
+KIND = "EdgioRoute"
+CONTROLLER_NAME = "cdn.edgio.io/ingress-controller"
+SELECT_LABEL = "cdn"
+SELECT_VALUE = "edgio"
+LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+DERIVED_LABEL = "cdn.edgio.io/derived-from"
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedRoute:
+    """An EdgioRoute manifest, and what of the Ingress was ignored (worth telling the user)."""
+
+    manifest: dict[str, Any]
+    warnings: tuple[FieldError, ...] = ()
+
+
+def object_key(obj: Mapping[str, Any]) -> str:
+    metadata = obj.get("metadata") or {}
+    return f"{metadata.get('namespace') or 'default'}/{metadata.get('name', '')}"
+
+
+def class_controllers(ingress_classes: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """IngressClass name -> spec.controller, the index selection needs."""
+    return {
+        (c.get("metadata") or {}).get("name", ""): (c.get("spec") or {}).get("controller", "")
+        for c in ingress_classes
+    }
+
+
+def is_edgio_ingress(
+    ingress: Mapping[str, Any],
+    controllers: Mapping[str, str],
+    controller_name: str = CONTROLLER_NAME,
+) -> bool:
+    """Label `cdn: edgio`, an IngressClass run by us, or the legacy class annotation."""
+    metadata = ingress.get("metadata") or {}
+    if (metadata.get("labels") or {}).get(SELECT_LABEL) == SELECT_VALUE:
+        return True
+    if (metadata.get("annotations") or {}).get(LEGACY_CLASS_ANNOTATION) == SELECT_VALUE:
+        return True
+    class_name = (ingress.get("spec") or {}).get("ingressClassName")
+    return isinstance(class_name, str) and controllers.get(class_name) == controller_name
+
+
+def derive_route(ingress: Mapping[str, Any]) -> DerivedRoute:
+    """The EdgioRoute for one Ingress; InvalidObject lists every problem found."""
+    metadata = ingress.get("metadata") or {}
+    spec = ingress.get("spec") or {}
+    route_spec, errors = parse_annotations(metadata.get("annotations") or {})
+    warnings: list[FieldError] = []
+    tls_hosts = _tls_hosts(spec, warnings)
+    rules = _rules(spec, tls_hosts, errors, warnings)
+    route_spec["rules"] = rules
+    if "shortname" not in route_spec:
+        _infer_shortname(route_spec, rules, errors)
+    route_spec.setdefault("deletionPolicy", "Delete")
+    if errors:
+        raise InvalidObject("Ingress", object_key(ingress), errors)
+    return DerivedRoute(_manifest(ingress, _ordered(route_spec)), tuple(warnings))
+
+
+def _tls_hosts(spec: Mapping[str, Any], warnings: list[FieldError]) -> set[str]:
+    hosts: set[str] = set()
+    for index, tls in enumerate(spec.get("tls") or []):
+        hosts.update(fields.normalise_host(h) for h in tls.get("hosts") or [])
+        if tls.get("secretName"):
+            warnings.append(
+                FieldError(
+                    f"spec.tls[{index}].secretName",
+                    "ignored: Edgio serves published hosts with certificates it manages",
+                )
+            )
+    return hosts
+
+
+def _rules(
+    spec: Mapping[str, Any],
+    tls_hosts: set[str],
+    errors: list[FieldError],
+    warnings: list[FieldError],
+) -> list[dict[str, Any]]:
+    ingress_rules = spec.get("rules") or []
+    if spec.get("defaultBackend"):
+        if ingress_rules:
+            warnings.append(
+                FieldError(
+                    "spec.defaultBackend", "ignored: Edgio publishes host and path rules only"
+                )
+            )
+        else:
+            errors.append(
+                FieldError(
+                    "spec.defaultBackend",
+                    "a default backend alone publishes nothing: Edgio needs a host and a path",
+                )
+            )
+            return []
+    if not ingress_rules:
+        errors.append(FieldError("spec.rules", "must have at least one rule with a host"))
+    rules: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], str] = {}
+    for i, ingress_rule in enumerate(ingress_rules):
+        where = f"spec.rules[{i}]"
+        host = fields.normalise_host(ingress_rule.get("host") or "")
+        problem = fields.host_problem(host)
+        if problem:
+            errors.append(FieldError(f"{where}.host", problem))
+            continue
+        paths = (ingress_rule.get("http") or {}).get("paths") or []
+        if not paths:
+            errors.append(
+                FieldError(f"{where}.http.paths", "must list at least one path to publish")
+            )
+        for j, ingress_path in enumerate(paths):
+            protocol = "https" if host in tls_hosts else "http"
+            rule = _rule(host, protocol, ingress_path, f"{where}.http.paths[{j}]", errors)
+            if rule is None:
+                continue
+            key = (host, fields.published_path(rule["path"], rule["pathType"]))
+            if key in seen:
+                errors.append(
+                    FieldError(
+                        f"{where}.http.paths[{j}].path",
+                        f"publishes {key[0]}{key[1]} again (already at {seen[key]})",
+                    )
+                )
+                continue
+            seen[key] = f"{where}.http.paths[{j}]"
+            rules.append(rule)
+    return rules
+
+
+def _rule(
+    host: str,
+    protocol: str,
+    ingress_path: Mapping[str, Any],
+    where: str,
+    errors: list[FieldError],
+) -> dict[str, Any] | None:
+    found = len(errors)
+    path_type = ingress_path.get("pathType")
+    if path_type not in fields.PATH_TYPES:
+        message = "must be set" if path_type is None else f"unsupported value {path_type!r}"
+        errors.append(
+            FieldError(
+                f"{where}.pathType", f"{message}: use Exact, Prefix or ImplementationSpecific"
+            )
+        )
+    path = ingress_path.get("path") or ("" if path_type == "Exact" else "/")
+    problem = fields.path_problem(path)
+    if problem:
+        errors.append(FieldError(f"{where}.path", f"{path!r} {problem}"))
+    service = (ingress_path.get("backend") or {}).get("service")
+    port: dict[str, Any] = {}
+    if not isinstance(service, Mapping) or not service.get("name"):
+        errors.append(
+            FieldError(
+                f"{where}.backend.service",
+                "must name a Service: only Service backends can be published",
+            )
+        )
+    else:
+        port = _port(service.get("port") or {}, f"{where}.backend.service.port", errors)
+    if len(errors) > found:
+        return None
+    assert isinstance(service, Mapping)
+    return {
+        "host": host,
+        "path": path,
+        "pathType": path_type,
+        "publishedProtocol": protocol,
+        "backend": {"service": {"name": service["name"], "port": port}},
+    }
+
+
+def _port(port: Mapping[str, Any], where: str, errors: list[FieldError]) -> dict[str, Any]:
+    name, number = port.get("name"), port.get("number")
+    if bool(name) == (number is not None):
+        errors.append(FieldError(where, "must give exactly one of name or number"))
+        return {}
+    if name:
+        return {"name": str(name)}
+    if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 65535:
+        errors.append(FieldError(f"{where}.number", f"{number!r} is not a port number"))
+        return {}
+    return {"number": number}
+
+
+def _infer_shortname(
+    route_spec: dict[str, Any], rules: list[dict[str, Any]], errors: list[FieldError]
+) -> None:
+    """An Edgio-assigned host names its account; several accounts need a choice."""
+    shortnames = sorted({s for r in rules if (s := fields.shortname_from_host(r["host"]))})
+    if len(shortnames) == 1:
+        route_spec["shortname"] = shortnames[0]
+    elif len(shortnames) > 1:
+        errors.append(
+            FieldError(
+                field_of(SHORTNAME),
+                f"the hosts name several Edgio accounts ({', '.join(shortnames)}); "
+                "set this annotation to choose one",
+            )
+        )
+
+
+def _ordered(route_spec: dict[str, Any]) -> dict[str, Any]:
+    order = ("shortname", "origin", "rules", "cdn", "deletionPolicy")
+    return {key: route_spec[key] for key in order if key in route_spec}
+
+
+def _manifest(ingress: Mapping[str, Any], route_spec: dict[str, Any]) -> dict[str, Any]:
+    metadata = ingress.get("metadata") or {}
+    route_metadata: dict[str, Any] = {
+        "name": metadata.get("name"),
+        "namespace": metadata.get("namespace") or "default",
+        "labels": {DERIVED_LABEL: "ingress"},
+    }
+    if metadata.get("uid"):
+        route_metadata["ownerReferences"] = [
+            {
+                "apiVersion": ingress.get("apiVersion", "networking.k8s.io/v1"),
+                "kind": "Ingress",
+                "name": metadata.get("name"),
+                "uid": metadata["uid"],
+                "controller": True,
+            }
+        ]
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": route_metadata, "spec": route_spec}

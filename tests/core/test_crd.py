@@ -1,0 +1,76 @@
+"""The EdgioRoute CRD is a valid, structural apiextensions.k8s.io/v1 definition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+CRD_PATH = Path(__file__).resolve().parents[2] / "crds" / "edgioroute.yaml"
+
+
+@pytest.fixture(scope="module")
+def crd() -> dict[str, Any]:
+    return yaml.safe_load(CRD_PATH.read_text())
+
+
+@pytest.fixture(scope="module")
+def schema(crd: dict[str, Any]) -> dict[str, Any]:
+    (version,) = crd["spec"]["versions"]
+    return version["schema"]["openAPIV3Schema"]
+
+
+def walk(node: dict[str, Any], path: str = "") -> list[tuple[str, dict[str, Any]]]:
+    found = [(path or "<root>", node)]
+    for name, child in (node.get("properties") or {}).items():
+        found += walk(child, f"{path}.{name}" if path else name)
+    if isinstance(node.get("items"), dict):
+        found += walk(node["items"], f"{path}[]")
+    return found
+
+
+def test_identity(crd: dict[str, Any]) -> None:
+    spec = crd["spec"]
+    assert crd["apiVersion"] == "apiextensions.k8s.io/v1"
+    assert crd["metadata"]["name"] == "edgioroutes.cdn.edgio.io"
+    assert spec["group"] == "cdn.edgio.io"
+    assert spec["scope"] == "Namespaced"
+    assert spec["names"]["kind"] == "EdgioRoute"
+    assert "er" in spec["names"]["shortNames"]
+    (version,) = spec["versions"]
+    assert version["name"] == "v1alpha1" and version["served"] and version["storage"]
+    assert version["subresources"] == {"status": {}}
+
+
+def test_schema_is_structural(schema: dict[str, Any]) -> None:
+    """Every node has a type (or is int-or-string), as apiextensions v1 requires."""
+    untyped = [
+        path
+        for path, node in walk(schema)
+        if "type" not in node and not node.get("x-kubernetes-int-or-string")
+    ]
+    assert untyped == []
+
+
+def test_every_field_has_a_description(schema: dict[str, Any]) -> None:
+    """So that `kubectl explain edgioroute.spec...` is useful for every field."""
+    missing = [path for path, node in walk(schema) if not node.get("description")]
+    assert missing == []
+
+
+def test_known_values_are_constrained(schema: dict[str, Any]) -> None:
+    nodes = dict(walk(schema))
+    assert nodes["spec.rules[].pathType"]["enum"] == ["Exact", "Prefix", "ImplementationSpecific"]
+    assert nodes["spec.deletionPolicy"]["enum"] == ["Delete", "Orphan"]
+    assert nodes["spec.rules[].path"]["pattern"] == "^/"
+    assert "pattern" in nodes["spec.rules[].host"]
+    assert "pattern" in nodes["spec.origin.hostname"]
+    assert nodes["spec"]["required"] == ["rules"]
+
+
+def test_printer_columns(crd: dict[str, Any]) -> None:
+    (version,) = crd["spec"]["versions"]
+    names = [column["name"] for column in version["additionalPrinterColumns"]]
+    assert names == ["Ready", "Hosts", "Origin", "Age"]

@@ -1,0 +1,50 @@
+"""Ownership markers: render and parse round trip, and anything else is foreign."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reconciler import ownership
+from reconciler.model import CdnOption, OwnerMarker
+
+TOKENS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-/.", min_size=1, max_size=40)
+
+
+@given(TOKENS, TOKENS)
+def test_round_trip(owner: str, resource: str) -> None:
+    marker = OwnerMarker(owner, resource)
+    assert ownership.parse(ownership.render(marker)) == marker
+    assert ownership.parse(f'"{ownership.render(marker)}"') == marker
+
+
+def test_external_dns_style_text() -> None:
+    text = ownership.render(OwnerMarker("cluster-a", "edgioroute/shop/web"))
+    assert text == (
+        "heritage=edgio-ingress,edgio-ingress/owner=cluster-a,"
+        "edgio-ingress/resource=edgioroute/shop/web"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "v=spf1 -all",
+        "heritage=external-dns,external-dns/owner=cluster-a",
+        "heritage=edgio-ingress",
+        "heritage=edgio-ingress,edgio-ingress/owner=",
+        "just words",
+    ],
+)
+def test_anything_else_is_foreign(text: str) -> None:
+    assert ownership.parse(text) is None
+
+
+def test_marker_option_is_split_from_user_options() -> None:
+    marker = OwnerMarker("cluster-a", "edgioroute/shop/web")
+    user = CdnOption("req_send_header", ("X-Other", "1"))
+    options = (user, ownership.marker_option(marker), CdnOption("refresh_absmin", (60,)))
+    assert ownership.split_marker(options) == (marker, (user, CdnOption("refresh_absmin", (60,))))
+    assert ownership.split_marker((user,)) == (None, (user,))
