@@ -284,24 +284,32 @@ def openapi_root(kinds: Kinds) -> dict[str, Any]:
 def openapi_document(kinds: Kinds, group: str, version: str) -> dict[str, Any] | None:
     """Just enough OpenAPI v3 for kubectl: each write operation, tagged with its kind and
     declaring the `fieldValidation` parameter, so that kubectl leaves validation to the
-    server (`fieldValidation=Strict`) instead of asking for schemas we do not publish."""
+    server (`fieldValidation=Strict`); and the schemas of custom resources, which is what
+    `kubectl explain` reads. Built-in kinds publish no schema."""
     served = [kind for kind in kinds.all() if (kind.group, kind.version) == (group, version)]
     if not served:
         return None
-    parameters = [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}]
     paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
     for kind in served:
+        identity = {"group": kind.group, "version": kind.version, "kind": kind.kind}
         operation = {
-            "x-kubernetes-group-version-kind": {
-                "group": kind.group,
-                "version": kind.version,
-                "kind": kind.kind,
-            },
-            "parameters": parameters,
+            "x-kubernetes-group-version-kind": identity,
+            "parameters": [
+                {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}
+            ],
             "responses": {},
         }
         scope = "/namespaces/{namespace}" if kind.namespaced else ""
         collection = f"/{_gv_path(group, version)}{scope}/{kind.plural}"
         paths[collection] = {"post": operation}
         paths[collection + "/{name}"] = {"put": operation, "patch": operation}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": version}, "paths": paths}
+        if kind.schema:
+            name = ".".join([*reversed(kind.group.split(".")), kind.version, kind.kind])
+            schemas[name] = kind.schema | {"x-kubernetes-group-version-kind": [identity]}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": version},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
