@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 import yaml
 
-from reconciler.sandbox.httpbase import EmulatorServer, HttpError, Request, Response
+from reconciler.sandbox.httpbase import EmulatorServer, Request, Response
 
 from . import status
 from .builtins import Admission
@@ -857,4 +857,4 @@ def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
         status.bad_request("continue key is not valid")
 
 
-__all__ = ["HttpError", "KubeEmulator"]
+__all__ = ["KubeEmulator"]
