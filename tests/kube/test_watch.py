@@ -180,14 +180,14 @@ def test_watch_as_table_for_kubectl(core: Any, kube: KubeEmulator) -> None:
     assert events[0]["object"]["rows"][0]["cells"][0] == "a"
 
 
-def watch_threads() -> int:
-    return sum("process_request" in thread.name for thread in threading.enumerate())
+def handler_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if "process_request" in thread.name}
 
 
 def test_watch_ends_when_its_client_hangs_up(kube: KubeEmulator) -> None:
-    before = watch_threads()
+    before = handler_threads()
     url = kube.url + "/api/v1/namespaces/default/configmaps?watch=true"
     with requests.get(url, stream=True, timeout=10) as answer:
         assert answer.status_code == 200
-        eventually(lambda: watch_threads() > before)
-    eventually(lambda: watch_threads() == before)
+        ours = eventually(lambda: handler_threads() - before)
+    eventually(lambda: not any(thread.is_alive() for thread in ours))

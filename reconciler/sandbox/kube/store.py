@@ -63,6 +63,7 @@ class Store:
         self._events: deque[Event] = deque()
         self._objects: dict[Resource, dict[tuple[str, str], Obj]] = {}
         self._uids: dict[str, tuple[Resource, tuple[str, str]]] = {}
+        self._owned: dict[str, set[tuple[Resource, tuple[str, str]]]] = {}  # owner uid -> deps
 
     # reads
 
@@ -97,6 +98,7 @@ class Store:
             obj["metadata"]["resourceVersion"] = str(self.revision)
             self._objects.setdefault(resource, {})[key_of(obj)] = obj
             self._uids[obj["metadata"]["uid"]] = (resource, key_of(obj))
+            self._index_owners(resource, previous, obj)
             self._record(resource, "ADDED" if previous is None else "MODIFIED", obj, previous)
             return obj
 
@@ -198,6 +200,7 @@ class Store:
         final = self._removed_copy(obj)
         del self._objects[resource][key_of(previous)]
         self._uids.pop(previous["metadata"]["uid"], None)
+        self._index_owners(resource, previous, None)
         self._record(resource, "DELETED", final, previous)
         self._after_removal(resource, final)
         return final
@@ -238,12 +241,28 @@ class Store:
             assert found is not None
             self.commit(found[0], released, owner)
 
+    def _index_owners(self, resource: Resource, before: Obj | None, after: Obj | None) -> None:
+        """Keep owner uid -> dependents current, so GC need not scan every object."""
+        for obj, index in ((before, self._unindex), (after, self._reindex)):
+            for ref in (obj or {}).get("metadata", {}).get("ownerReferences", []):
+                index(ref.get("uid", ""), (resource, key_of(obj or {})))
+
+    def _unindex(self, uid: str, dependent: tuple[Resource, tuple[str, str]]) -> None:
+        owned = self._owned.get(uid, set())
+        owned.discard(dependent)
+        if not owned:
+            self._owned.pop(uid, None)
+
+    def _reindex(self, uid: str, dependent: tuple[Resource, tuple[str, str]]) -> None:
+        self._owned.setdefault(uid, set()).add(dependent)
+
     def _dependents(self, uid: str) -> list[tuple[Resource, Obj]]:
-        return [
-            (resource, obj)
-            for resource, obj in self.everything()
-            if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences", []))
-        ]
+        found = []
+        for resource, key in sorted(self._owned.get(uid, ())):
+            obj = self.get(resource, *key)
+            if obj is not None:
+                found.append((resource, obj))
+        return found
 
     def _collect_dependents(self, uid: str) -> None:
         """Background GC: delete dependents left with no live owner."""
