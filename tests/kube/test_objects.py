@@ -400,3 +400,22 @@ def test_put_keeps_deletion_timestamp_and_generation(widgets: Any) -> None:
     )
     assert replaced["metadata"]["deletionTimestamp"] == current["metadata"]["deletionTimestamp"]
     assert replaced["metadata"]["generation"] == 2
+
+
+def test_create_drops_status_except_for_nodes(core: Any, api: Any) -> None:
+    backend = {"service": {"name": "web", "port": {"number": 80}}}
+    path = {"path": "/", "pathType": "Prefix", "backend": backend}
+    ingress = {
+        "metadata": {"name": "web"},
+        "spec": {"rules": [{"host": "a.example", "http": {"paths": [path]}}]},
+        "status": {"loadBalancer": {"ingress": [{"hostname": "claimed.example"}]}},
+    }
+    created = client.NetworkingV1Api(api).create_namespaced_ingress("default", ingress)
+    assert created.status is None
+    node = core.create_node(
+        {
+            "metadata": {"name": "n1"},
+            "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}]},
+        }
+    )
+    assert node.status.addresses[0].address == "10.0.0.1"
