@@ -191,3 +191,13 @@ def test_watch_ends_when_its_client_hangs_up(kube: KubeEmulator) -> None:
         assert answer.status_code == 200
         ours = eventually(lambda: handler_threads() - before)
     eventually(lambda: not any(thread.is_alive() for thread in ours))
+
+
+def test_watch_from_a_future_version_waits_for_it(core: Any, recorders: list[Recorder]) -> None:
+    now = int(core.list_namespaced_config_map("default").metadata.resource_version)
+    recorder = Recorder(core.list_namespaced_config_map, "default", resource_version=str(now + 2))
+    recorders.append(recorder)
+    for name in ("skipped-1", "skipped-2", "seen"):
+        core.create_namespaced_config_map("default", cm(name))
+    recorder.wait_for(1)
+    assert recorder.summary() == [("ADDED", "seen")]

@@ -156,7 +156,8 @@ class Store:
     # watching
 
     def changes(self, since: int, timeout: float) -> tuple[int, list[Event]]:
-        """The events after `since`, waiting up to `timeout` for one; raises Expired."""
+        """The revision seen so far and the events after `since`, waiting up to `timeout`
+        for one; raises Expired. A `since` in the future is waited for, not rewound."""
         with self.changed:
             if since < self._floor:
                 raise Expired(since)
@@ -165,7 +166,7 @@ class Store:
             if since < self._floor:
                 raise Expired(since)
             start = max(since - self._floor, 0)
-            return self.revision, list(islice(self._events, start, None))
+            return max(since, self.revision), list(islice(self._events, start, None))
 
     def check_revision(self, revision: int) -> None:
         with self.lock:
