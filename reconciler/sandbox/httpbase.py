@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import random
 import re
+import select
+import socket
 import sys
 import threading
 import time
@@ -196,7 +198,9 @@ class _Handler(BaseHTTPRequestHandler):
         generation = self.server.emulator.stream_generation
         try:
             for chunk in chunks:
-                if self.server.emulator.stream_generation != generation:
+                if self.server.emulator.stream_generation != generation or (
+                    not chunk and self._client_gone()
+                ):
                     self.close_connection = True
                     return
                 if chunk:
@@ -210,6 +214,18 @@ class _Handler(BaseHTTPRequestHandler):
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
+
+    def _client_gone(self) -> bool:
+        """On a heartbeat, notice a client that hung up: its socket reads as empty.
+
+        Without this a watch on a quiet resource would keep its thread until the next
+        real event, however long ago its client went away.
+        """
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import sys
 import tempfile
@@ -29,14 +30,17 @@ from reconciler.sandbox.vultr import VultrEmulator
 
 @dataclass
 class Running:
-    """A started emulator and what it tells the user about itself."""
+    """A started emulator, what it tells the user about itself, and what to tidy after."""
 
     server: EmulatorServer
     info: Callable[[], dict[str, str]]
     env: Callable[[], dict[str, str]]
+    scratch: Path | None = None  # a temporary directory of ours, removed on stop
 
     def stop(self) -> None:
         self.server.stop()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 Starter = Callable[[argparse.Namespace], Running]
@@ -44,10 +48,17 @@ Starter = Callable[[argparse.Namespace], Running]
 
 def start_kube(args: argparse.Namespace) -> Running:
     kube = KubeEmulator(host=args.host, port=args.kube_port).start()
-    path = args.kubeconfig or Path(tempfile.mkdtemp(prefix="edgio-sandbox-")) / "kubeconfig"
+    scratch = None
+    path = args.kubeconfig
+    if path is None:
+        scratch = Path(tempfile.mkdtemp(prefix="edgio-sandbox-"))
+        path = scratch / "kubeconfig"
     kube.kubeconfig(path)
     return Running(
-        kube, lambda: {"kube": kube.url, "kubeconfig": str(path)}, lambda: {"KUBECONFIG": str(path)}
+        kube,
+        lambda: {"kube": kube.url, "kubeconfig": str(path)},
+        lambda: {"KUBECONFIG": str(path)},
+        scratch,
     )
 
 

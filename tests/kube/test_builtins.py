@@ -100,3 +100,11 @@ def test_ingress_path_type_is_required(kube: KubeEmulator, api: Any) -> None:
     path["pathType"] = "Prefix"
     created = client.NetworkingV1Api(api).create_namespaced_ingress("default", body)
     assert created.metadata.generation == 1
+
+
+def test_secret_values_stay_out_of_errors(kube: KubeEmulator) -> None:
+    url = kube.url + "/api/v1/namespaces/default/secrets"
+    body = {"metadata": {"name": "Bad_Name"}, "stringData": {"apiKey": "hunter2-very-secret"}}
+    refused = requests.post(url, json=body, timeout=5)
+    assert refused.status_code == 422
+    assert "hunter2" not in refused.text

@@ -128,3 +128,37 @@ def test_bad_printer_column_path_is_refused(api: Any) -> None:
     with pytest.raises(ApiException) as caught:
         client.ApiextensionsV1Api(api).create_custom_resource_definition(crd)
     assert caught.value.status == 422
+
+
+def test_service_and_node_tables_show_what_kubectl_shows(core: Any, kube: KubeEmulator) -> None:
+    core.create_namespaced_service(
+        "default",
+        {
+            "metadata": {"name": "web"},
+            "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]},
+        },
+    )
+    kube.seed(
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": "n1"},
+            "status": {
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "addresses": [{"type": "ExternalIP", "address": "203.0.113.7"}],
+            },
+        }
+    )
+    services = requests.get(
+        kube.url + "/api/v1/namespaces/default/services", headers={"Accept": TABLE}, timeout=5
+    ).json()
+    assert [c["name"] for c in services["columnDefinitions"]][:5] == [
+        "Name",
+        "Type",
+        "Cluster-IP",
+        "Port",
+        "Node-Port",
+    ]
+    assert services["rows"][0]["cells"][:5] == ["web", "NodePort", "10.96.0.10", 80, 30080]
+    nodes = requests.get(kube.url + "/api/v1/nodes", headers={"Accept": TABLE}, timeout=5).json()
+    assert nodes["rows"][0]["cells"][:3] == ["n1", "True", "203.0.113.7"]

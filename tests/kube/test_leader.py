@@ -30,8 +30,8 @@ class Contender:
 
         config = electionconfig.Config(
             lock,
-            lease_duration=3,
-            renew_deadline=2,
+            lease_duration=4,
+            renew_deadline=3,
             retry_period=1,
             onstarted_leading=lead,
             onstopped_leading=lambda: None,

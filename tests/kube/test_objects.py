@@ -381,3 +381,41 @@ def test_dry_run_answers_without_storing(core: Any) -> None:
     core.patch_namespaced_config_map("a", "default", {"data": {"k": "2"}}, dry_run="All")
     core.delete_namespaced_config_map("a", "default", dry_run="All")
     assert core.read_namespaced_config_map("a", "default").data == {"k": "1"}
+
+
+def test_put_keeps_deletion_timestamp_and_generation(widgets: Any) -> None:
+    body = widget("w") | {"metadata": {"name": "w", "finalizers": ["example.com/x"]}}
+    widgets.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, body)
+    widgets.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "w")
+    current = widgets.get_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "w")
+    replacement = widget("w", 2) | {
+        "metadata": {
+            "name": "w",
+            "finalizers": ["example.com/x"],
+            "resourceVersion": current["metadata"]["resourceVersion"],
+        }
+    }
+    replaced = widgets.replace_namespaced_custom_object(
+        GROUP, VERSION, "default", PLURAL, "w", replacement
+    )
+    assert replaced["metadata"]["deletionTimestamp"] == current["metadata"]["deletionTimestamp"]
+    assert replaced["metadata"]["generation"] == 2
+
+
+def test_create_drops_status_except_for_nodes(core: Any, api: Any) -> None:
+    backend = {"service": {"name": "web", "port": {"number": 80}}}
+    path = {"path": "/", "pathType": "Prefix", "backend": backend}
+    ingress = {
+        "metadata": {"name": "web"},
+        "spec": {"rules": [{"host": "a.example", "http": {"paths": [path]}}]},
+        "status": {"loadBalancer": {"ingress": [{"hostname": "claimed.example"}]}},
+    }
+    created = client.NetworkingV1Api(api).create_namespaced_ingress("default", ingress)
+    assert created.status is None
+    node = core.create_node(
+        {
+            "metadata": {"name": "n1"},
+            "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}]},
+        }
+    )
+    assert node.status.addresses[0].address == "10.0.0.1"

@@ -64,3 +64,12 @@ def test_kubectl_apply_validates_on_the_server(
     assert "spec.undeclared" in refused.stderr
     accepted = kubectl(kube, tmp_path, "apply", "-f", "-", stdin=yaml.safe_dump(widget("w")))
     assert accepted.returncode == 0, accepted.stderr
+
+
+def test_kubectl_explain_reads_the_crd_schema(
+    widgets: Any, kube: KubeEmulator, tmp_path: Path
+) -> None:
+    explained = kubectl(kube, tmp_path, "explain", "widget.spec")
+    assert explained.returncode == 0, explained.stderr
+    assert "size\t<integer> -required-" in explained.stdout
+    assert "color\t<string>" in explained.stdout

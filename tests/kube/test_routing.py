@@ -32,6 +32,7 @@ def test_core_discovery(kube: KubeEmulator) -> None:
     resources = requests.get(kube.url + "/api/v1", timeout=5).json()["resources"]
     by_name = {resource["name"]: resource for resource in resources}
     assert by_name["services"]["shortNames"] == ["svc"]
+    assert by_name["services"]["categories"] == ["all"]
     assert by_name["services"]["namespaced"] is True
     assert by_name["nodes"]["namespaced"] is False
     assert by_name["nodes/status"]["verbs"] == ["get", "patch", "update"]
@@ -87,3 +88,51 @@ def test_status_subresource_exists_only_where_declared(core: Any, kube: KubeEmul
     )
     assert answer.status_code == 404
     assert core.read_namespace_status("default").status.phase == "Active"
+
+
+BUILT_IN = [
+    ("/api/v1", "namespaces", "Namespace", False),
+    ("/api/v1", "nodes", "Node", False),
+    ("/api/v1", "services", "Service", True),
+    ("/api/v1", "secrets", "Secret", True),
+    ("/api/v1", "configmaps", "ConfigMap", True),
+    ("/api/v1", "endpoints", "Endpoints", True),
+    ("/api/v1", "events", "Event", True),
+    ("/api/v1", "pods", "Pod", True),
+    ("/apis/events.k8s.io/v1", "events", "Event", True),
+    ("/apis/networking.k8s.io/v1", "ingresses", "Ingress", True),
+    ("/apis/networking.k8s.io/v1", "ingressclasses", "IngressClass", False),
+    ("/apis/coordination.k8s.io/v1", "leases", "Lease", True),
+    ("/apis/apps/v1", "deployments", "Deployment", True),
+    (
+        "/apis/apiextensions.k8s.io/v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("prefix", "plural", "kind", "namespaced"), BUILT_IN)
+def test_every_built_in_kind_round_trips(
+    kube: KubeEmulator, prefix: str, plural: str, kind: str, namespaced: bool
+) -> None:
+    collection = f"{kube.url}{prefix}/{'namespaces/default/' if namespaced else ''}{plural}"
+    name = "things.example.com" if plural == "customresourcedefinitions" else "thing"
+    body: dict[str, Any] = {"metadata": {"name": name}}
+    if kind == "CustomResourceDefinition":
+        names = {"plural": "things", "kind": "Thing"}
+        versions = [{"name": "v1", "served": True, "storage": True}]
+        body["spec"] = {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": names,
+            "versions": versions,
+        }
+    created = requests.post(collection, json=body, timeout=5)
+    assert created.status_code == 201, created.text
+    assert created.json()["kind"] == kind
+    assert requests.get(f"{collection}/{name}", timeout=5).json()["metadata"]["name"] == name
+    listed = requests.get(collection, timeout=5).json()
+    assert listed["kind"] == f"{kind}List"
+    assert name in [item["metadata"]["name"] for item in listed["items"]]

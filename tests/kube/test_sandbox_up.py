@@ -8,17 +8,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from kubernetes import client, config
 
-COMMAND = Path(sys.executable).parent / "edgio-ingress"
+BIN = Path(sys.executable).parent
+COMMANDS = {
+    "sandbox up": [str(BIN / "edgio-ingress"), "sandbox", "up"],
+    "python -m": [sys.executable, "-m", "reconciler.sandbox.kube", "--port", "0"],
+}
 
 
-def test_sandbox_up_serves_until_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "stop"),
+    [("sandbox up", signal.SIGTERM), ("sandbox up", signal.SIGINT), ("python -m", signal.SIGTERM)],
+)
+def test_serves_until_signalled(tmp_path: Path, command: str, stop: signal.Signals) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     process = subprocess.Popen(
-        [str(COMMAND), "sandbox", "up", "--kubeconfig", str(kubeconfig)],
-        stdout=subprocess.PIPE,
-        text=True,
+        [*COMMANDS[command], "--kubeconfig", str(kubeconfig)], stdout=subprocess.PIPE, text=True
     )
     try:
         assert process.stdout is not None
@@ -26,12 +33,27 @@ def test_sandbox_up_serves_until_sigterm(tmp_path: Path) -> None:
         assert info["kubeconfig"] == str(kubeconfig)
         assert info["kube"].startswith("http://127.0.0.1:")
         api_client = config.new_client_from_config(config_file=str(kubeconfig))
+        assert api_client.configuration.host == info["kube"]
         namespaces = client.CoreV1Api(api_client).list_namespace()
         assert "default" in {item.metadata.name for item in namespaces.items}
-        assert api_client.configuration.host == info["kube"]
         api_client.close()
+        process.send_signal(stop)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_default_kubeconfig_is_temporary() -> None:
+    process = subprocess.Popen(COMMANDS["sandbox up"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        info = json.loads(process.stdout.readline())
+        assert Path(info["kubeconfig"]).is_file()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+        assert not Path(info["kubeconfig"]).exists()
     finally:
         if process.poll() is None:
             process.kill()

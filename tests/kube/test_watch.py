@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -148,7 +149,8 @@ def test_single_object_watch(core: Any, recorders: list[Recorder], kube: KubeEmu
 
 def test_drop_streams_cuts_open_watches(core: Any, kube: KubeEmulator) -> None:
     recorder = Recorder(core.list_namespaced_config_map, "default", timeout_seconds=30)
-    eventually(lambda: ("GET", "/api/v1/namespaces/default/configmaps") in kube.calls())
+    core.create_namespaced_config_map("default", cm("a"))
+    recorder.wait_for(1)  # the stream is open and delivering
     kube.drop_streams()
     assert recorder.finished.wait(10)
 
@@ -176,3 +178,26 @@ def test_watch_as_table_for_kubectl(core: Any, kube: KubeEmulator) -> None:
     events = watch_lines(kube, "", Accept="application/json;as=Table;v=v1;g=meta.k8s.io")
     assert events[0]["object"]["kind"] == "Table"
     assert events[0]["object"]["rows"][0]["cells"][0] == "a"
+
+
+def handler_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if "process_request" in thread.name}
+
+
+def test_watch_ends_when_its_client_hangs_up(kube: KubeEmulator) -> None:
+    before = handler_threads()
+    url = kube.url + "/api/v1/namespaces/default/configmaps?watch=true"
+    with requests.get(url, stream=True, timeout=10) as answer:
+        assert answer.status_code == 200
+        ours = eventually(lambda: handler_threads() - before)
+    eventually(lambda: not any(thread.is_alive() for thread in ours))
+
+
+def test_watch_from_a_future_version_waits_for_it(core: Any, recorders: list[Recorder]) -> None:
+    now = int(core.list_namespaced_config_map("default").metadata.resource_version)
+    recorder = Recorder(core.list_namespaced_config_map, "default", resource_version=str(now + 2))
+    recorders.append(recorder)
+    for name in ("skipped-1", "skipped-2", "seen"):
+        core.create_namespaced_config_map("default", cm(name))
+    recorder.wait_for(1)
+    assert recorder.summary() == [("ADDED", "seen")]

@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from .table import AGE_COLUMN
+
 OBJECT_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 STATUS_VERBS = ["get", "patch", "update"]
 COMMON_FIELDS = ("metadata.name", "metadata.namespace")
@@ -30,7 +32,7 @@ class Kind:
     fields: tuple[str, ...] = ()  # field selectors beyond metadata.name/namespace
     custom: bool = False
     schema: dict[str, Any] | None = None  # openAPIV3Schema of a custom resource
-    columns: tuple[dict[str, Any], ...] = ()  # additionalPrinterColumns
+    columns: tuple[dict[str, Any], ...] = ()  # additionalPrinterColumns, or kubectl's own
     categories: tuple[str, ...] = ()
 
     @property
@@ -73,20 +75,74 @@ _POD_FIELDS = (
     "status.podIP",
 )
 
+ALL = ("all",)  # the category `kubectl get all` lists
+
+
+def _column(name: str, json_path: str, kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "type": kind, "jsonPath": json_path}
+
+
 BUILTIN_KINDS = (
     Kind("", "v1", "namespaces", "Namespace", False, ("ns",), True, fields=("status.phase",)),
-    Kind("", "v1", "nodes", "Node", False, ("no",), True, fields=("spec.unschedulable",)),
-    Kind("", "v1", "services", "Service", True, ("svc",), True, generation=True),
+    Kind(
+        "",
+        "v1",
+        "nodes",
+        "Node",
+        False,
+        ("no",),
+        True,
+        fields=("spec.unschedulable",),
+        columns=(
+            _column("Ready", '.status.conditions[?(@.type=="Ready")].status'),
+            _column("External-IP", '.status.addresses[?(@.type=="ExternalIP")].address'),
+            _column("Internal-IP", '.status.addresses[?(@.type=="InternalIP")].address'),
+            AGE_COLUMN,
+        ),
+    ),
+    Kind(
+        "",
+        "v1",
+        "services",
+        "Service",
+        True,
+        ("svc",),
+        True,
+        True,
+        categories=ALL,
+        columns=(
+            _column("Type", ".spec.type"),
+            _column("Cluster-IP", ".spec.clusterIP"),
+            _column("Port", ".spec.ports[0].port", "integer"),
+            _column("Node-Port", ".spec.ports[0].nodePort", "integer"),
+            AGE_COLUMN,
+        ),
+    ),
     Kind("", "v1", "secrets", "Secret", fields=("type",)),
     Kind("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
     Kind("", "v1", "endpoints", "Endpoints", short_names=("ep",)),
     Kind("", "v1", "events", "Event", short_names=("ev",), fields=_EVENT_FIELDS),
-    Kind("", "v1", "pods", "Pod", True, ("po",), True, True, _POD_FIELDS),
+    Kind("", "v1", "pods", "Pod", True, ("po",), True, True, _POD_FIELDS, categories=ALL),
     Kind("events.k8s.io", "v1", "events", "Event", short_names=("ev",), fields=_EVENTS_V1_FIELDS),
-    Kind("networking.k8s.io", "v1", "ingresses", "Ingress", True, ("ing",), True, True),
+    Kind(
+        "networking.k8s.io",
+        "v1",
+        "ingresses",
+        "Ingress",
+        True,
+        ("ing",),
+        True,
+        True,
+        columns=(
+            _column("Class", ".spec.ingressClassName"),
+            _column("Host", ".spec.rules[0].host"),
+            _column("Address", ".status.loadBalancer.ingress[0].hostname"),
+            AGE_COLUMN,
+        ),
+    ),
     Kind("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False, generation=True),
     Kind("coordination.k8s.io", "v1", "leases", "Lease"),
-    Kind("apps", "v1", "deployments", "Deployment", True, ("deploy",), True, True),
+    Kind("apps", "v1", "deployments", "Deployment", True, ("deploy",), True, True, categories=ALL),
     Kind(
         "apiextensions.k8s.io",
         "v1",
@@ -228,24 +284,32 @@ def openapi_root(kinds: Kinds) -> dict[str, Any]:
 def openapi_document(kinds: Kinds, group: str, version: str) -> dict[str, Any] | None:
     """Just enough OpenAPI v3 for kubectl: each write operation, tagged with its kind and
     declaring the `fieldValidation` parameter, so that kubectl leaves validation to the
-    server (`fieldValidation=Strict`) instead of asking for schemas we do not publish."""
+    server (`fieldValidation=Strict`); and the schemas of custom resources, which is what
+    `kubectl explain` reads. Built-in kinds publish no schema."""
     served = [kind for kind in kinds.all() if (kind.group, kind.version) == (group, version)]
     if not served:
         return None
-    parameters = [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}]
     paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
     for kind in served:
+        identity = {"group": kind.group, "version": kind.version, "kind": kind.kind}
         operation = {
-            "x-kubernetes-group-version-kind": {
-                "group": kind.group,
-                "version": kind.version,
-                "kind": kind.kind,
-            },
-            "parameters": parameters,
+            "x-kubernetes-group-version-kind": identity,
+            "parameters": [
+                {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}
+            ],
             "responses": {},
         }
         scope = "/namespaces/{namespace}" if kind.namespaced else ""
         collection = f"/{_gv_path(group, version)}{scope}/{kind.plural}"
         paths[collection] = {"post": operation}
         paths[collection + "/{name}"] = {"put": operation, "patch": operation}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": version}, "paths": paths}
+        if kind.schema:
+            name = ".".join([*reversed(kind.group.split(".")), kind.version, kind.kind])
+            schemas[name] = kind.schema | {"x-kubernetes-group-version-kind": [identity]}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": version},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }

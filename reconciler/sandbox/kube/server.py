@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 import yaml
 
-from reconciler.sandbox.httpbase import EmulatorServer, HttpError, Request, Response
+from reconciler.sandbox.httpbase import EmulatorServer, Request, Response
 
 from . import status
 from .builtins import Admission
@@ -48,6 +48,7 @@ from .store import terminating as is_terminating
 from .table import default_columns, to_table
 
 CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
+KEEPS_STATUS_ON_CREATE = {("", "nodes")}  # a kubelet registers its node with a status
 RETURNS_DELETED = {("", "pods"), ("", "services"), ("", "namespaces"), ("", "nodes")}
 VERSION = {
     "major": "1",
@@ -426,8 +427,8 @@ class KubeEmulator(EmulatorServer):
                 status.already_exists(kind, meta["name"])
             for field in (*SERVER_FIELDS, "resourceVersion"):
                 meta.pop(field, None)
-            if kind.custom and kind.status:
-                obj.pop("status", None)
+            if kind.status and kind.resource not in KEEPS_STATUS_ON_CREATE:
+                obj.pop("status", None)  # status is the controllers' to write, after create
             obj = self._admit(kind, obj, None, strict=target.strict)
             self._stamp(kind, obj)
             return obj if target.dry_run else self._commit(kind, obj, None)
@@ -857,4 +858,4 @@ def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
         status.bad_request("continue key is not valid")
 
 
-__all__ = ["HttpError", "KubeEmulator"]
+__all__ = ["KubeEmulator"]

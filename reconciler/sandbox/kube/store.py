@@ -63,6 +63,7 @@ class Store:
         self._events: deque[Event] = deque()
         self._objects: dict[Resource, dict[tuple[str, str], Obj]] = {}
         self._uids: dict[str, tuple[Resource, tuple[str, str]]] = {}
+        self._owned: dict[str, set[tuple[Resource, tuple[str, str]]]] = {}  # owner uid -> deps
 
     # reads
 
@@ -97,6 +98,7 @@ class Store:
             obj["metadata"]["resourceVersion"] = str(self.revision)
             self._objects.setdefault(resource, {})[key_of(obj)] = obj
             self._uids[obj["metadata"]["uid"]] = (resource, key_of(obj))
+            self._index_owners(resource, previous, obj)
             self._record(resource, "ADDED" if previous is None else "MODIFIED", obj, previous)
             return obj
 
@@ -116,17 +118,8 @@ class Store:
             marked = copy.deepcopy(obj)
             marked["metadata"]["deletionTimestamp"] = now()
             marked["metadata"]["deletionGracePeriodSeconds"] = 0
-            dependents = self._dependents(uid) if propagation == "Foreground" else []
-            if dependents:
-                finalizers = marked["metadata"].setdefault("finalizers", [])
-                finalizers.append(FOREGROUND)
-                result = self.commit(resource, marked, obj)
-                for dependent_resource, dependent in dependents:
-                    current = self.get(dependent_resource, *key_of(dependent))
-                    if current is not None:
-                        self.delete(dependent_resource, current, propagation="Foreground")
-                self._release_foreground(uid)
-                return self._current(resource, result)
+            if propagation == "Foreground" and self._dependents(uid):
+                return self._delete_in_foreground(resource, marked, obj)
             if resource == NAMESPACES:
                 marked.setdefault("status", {})["phase"] = "Terminating"
             elif self._removable(resource, marked):
@@ -136,6 +129,18 @@ class Store:
                 self._empty_namespace(obj["metadata"]["name"])
                 return self._current(resource, result)
             return result
+
+    def _delete_in_foreground(self, resource: Resource, marked: Obj, obj: Obj) -> Obj:
+        """Hold the owner with `foregroundDeletion` while its dependents are deleted."""
+        uid = obj["metadata"]["uid"]
+        marked["metadata"].setdefault("finalizers", []).append(FOREGROUND)
+        result = self.commit(resource, marked, obj)
+        for dependent_resource, dependent in self._dependents(uid):
+            current = self.get(dependent_resource, *key_of(dependent))
+            if current is not None:
+                self.delete(dependent_resource, current, propagation="Foreground")
+        self._release_foreground(uid)
+        return self._current(resource, result)
 
     def purge(self, resource: Resource) -> None:
         """Remove every object of a resource at once, finalizers or not (its CRD is gone)."""
@@ -151,7 +156,8 @@ class Store:
     # watching
 
     def changes(self, since: int, timeout: float) -> tuple[int, list[Event]]:
-        """The events after `since`, waiting up to `timeout` for one; raises Expired."""
+        """The revision seen so far and the events after `since`, waiting up to `timeout`
+        for one; raises Expired. A `since` in the future is waited for, not rewound."""
         with self.changed:
             if since < self._floor:
                 raise Expired(since)
@@ -160,7 +166,7 @@ class Store:
             if since < self._floor:
                 raise Expired(since)
             start = max(since - self._floor, 0)
-            return self.revision, list(islice(self._events, start, None))
+            return max(since, self.revision), list(islice(self._events, start, None))
 
     def check_revision(self, revision: int) -> None:
         with self.lock:
@@ -195,6 +201,7 @@ class Store:
         final = self._removed_copy(obj)
         del self._objects[resource][key_of(previous)]
         self._uids.pop(previous["metadata"]["uid"], None)
+        self._index_owners(resource, previous, None)
         self._record(resource, "DELETED", final, previous)
         self._after_removal(resource, final)
         return final
@@ -235,12 +242,28 @@ class Store:
             assert found is not None
             self.commit(found[0], released, owner)
 
+    def _index_owners(self, resource: Resource, before: Obj | None, after: Obj | None) -> None:
+        """Keep owner uid -> dependents current, so GC need not scan every object."""
+        for obj, index in ((before, self._unindex), (after, self._reindex)):
+            for ref in (obj or {}).get("metadata", {}).get("ownerReferences", []):
+                index(ref.get("uid", ""), (resource, key_of(obj or {})))
+
+    def _unindex(self, uid: str, dependent: tuple[Resource, tuple[str, str]]) -> None:
+        owned = self._owned.get(uid, set())
+        owned.discard(dependent)
+        if not owned:
+            self._owned.pop(uid, None)
+
+    def _reindex(self, uid: str, dependent: tuple[Resource, tuple[str, str]]) -> None:
+        self._owned.setdefault(uid, set()).add(dependent)
+
     def _dependents(self, uid: str) -> list[tuple[Resource, Obj]]:
-        return [
-            (resource, obj)
-            for resource, obj in self.everything()
-            if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences", []))
-        ]
+        found = []
+        for resource, key in sorted(self._owned.get(uid, ())):
+            obj = self.get(resource, *key)
+            if obj is not None:
+                found.append((resource, obj))
+        return found
 
     def _collect_dependents(self, uid: str) -> None:
         """Background GC: delete dependents left with no live owner."""
