@@ -191,11 +191,10 @@ def script(demo: Demo) -> None:
             "protocolSets": [{"publishedProtocol": "http", "sourceProtocol": "http"}],
         },
     )
-    demo.run("kubectl", "apply", "--validate=false", "-f", "crds/edgioroute.yaml")
+    demo.run("kubectl", "apply", "-f", "crds/edgioroute.yaml")
     demo.run(
         "kubectl",
         "apply",
-        "--validate=false",
         "-f",
         "examples/pywai-inline-deployment.yaml",
         "-f",
@@ -207,19 +206,17 @@ def script(demo: Demo) -> None:
 
     say("The seed article's Ingress, as printed: derived, applied, and reported")
     printed = demo.run("edgio-ingress", "derive", "-f", "examples/pywai-edgio-ingress.yaml")
-    demo.run("kubectl", "apply", "--validate=false", "-f", "-", stdin=printed)
+    demo.run("kubectl", "apply", "-f", "-", stdin=printed)
     demo.one_pass()
     print("  (its Service does not exist: nothing was written to Vultr or Edgio)")
 
     say("The matching variant replaces it")
     demo.run("kubectl", "delete", "ingress,edgioroute", "external-pywai-inline-ingress")
-    demo.run(
-        "kubectl", "apply", "--validate=false", "-f", "examples/pywai-edgio-ingress-matching.yaml"
-    )
+    demo.run("kubectl", "apply", "-f", "examples/pywai-edgio-ingress-matching.yaml")
     matching = demo.run(
         "edgio-ingress", "derive", "-f", "examples/pywai-edgio-ingress-matching.yaml"
     )
-    demo.run("kubectl", "apply", "--validate=false", "-f", "-", stdin=matching)
+    demo.run("kubectl", "apply", "-f", "-", stdin=matching)
     demo.run("kubectl", "get", "edgioroutes", "-A")
 
     say("Pass: the origin records and the rule are created, others' objects left alone")
