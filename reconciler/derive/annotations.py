@@ -6,7 +6,7 @@ Unknown keys under our prefix are errors rather than silently ignored, because a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler.derive import fields
@@ -27,54 +27,68 @@ def field_of(key: str) -> str:
     return f"metadata.annotations[{key}]"
 
 
+Check = Callable[[str], str | None]  # a value -> the whole error message, or None
+
+
+def _described(problem_of: Callable[[str], str | None]) -> Check:
+    def check(value: str) -> str | None:
+        problem = problem_of(value)
+        return f"{value!r} {problem}" if problem else None
+
+    return check
+
+
+def _one_of(*allowed: str) -> Check:
+    def check(value: str) -> str | None:
+        return (
+            None if value in allowed else f"unsupported value {value!r}: use {' or '.join(allowed)}"
+        )
+
+    return check
+
+
+def _same(value: str) -> str:
+    return value
+
+
+# annotation, where its value goes in the EdgioRoute spec, its check, its normal form
+_SCALARS: tuple[tuple[str, tuple[str, ...], Check, Callable[[str], str]], ...] = (
+    (SHORTNAME, ("shortname",), _described(fields.shortname_problem), _same),
+    (
+        ORIGIN_HOSTNAME,
+        ("origin", "hostname"),
+        _described(fields.origin_problem),
+        fields.normalise_host,
+    ),
+    (ORIGIN_PROTOCOL, ("origin", "protocol"), _one_of(*fields.PROTOCOLS), _same),
+    (ORIGIN_PATH, ("origin", "path"), _described(fields.path_problem), _same),
+    (DELETION_POLICY, ("deletionPolicy",), _one_of(*(p.value for p in DeletionPolicy)), _same),
+)
+
+
 def parse_annotations(annotations: Mapping[str, str]) -> tuple[dict[str, Any], list[FieldError]]:
     """EdgioRoute spec fragments from annotations, and every problem found (not just the first)."""
     spec: dict[str, Any] = {}
-    errors: list[FieldError] = []
-
-    def fail(key: str, message: str) -> None:
-        errors.append(FieldError(field_of(key), message))
-
-    for key in sorted(annotations):
-        if key.startswith(PREFIX) and key not in KNOWN:
-            fail(key, f"unknown annotation; known ones are {', '.join(KNOWN)}")
-
-    origin: dict[str, Any] = {}
-    if (shortname := annotations.get(SHORTNAME)) is not None:
-        problem = fields.shortname_problem(shortname)
-        if problem:
-            fail(SHORTNAME, f"{shortname!r} {problem}")
-        else:
-            spec["shortname"] = shortname
-    if (hostname := annotations.get(ORIGIN_HOSTNAME)) is not None:
-        hostname = fields.normalise_host(hostname)
-        problem = fields.origin_problem(hostname)
-        if problem:
-            fail(ORIGIN_HOSTNAME, f"{hostname!r} {problem}")
-        else:
-            origin["hostname"] = hostname
-    if (protocol := annotations.get(ORIGIN_PROTOCOL)) is not None:
-        if protocol not in fields.PROTOCOLS:
-            fail(ORIGIN_PROTOCOL, f"unsupported value {protocol!r}: use http or https")
-        else:
-            origin["protocol"] = protocol
-    if (path := annotations.get(ORIGIN_PATH)) is not None:
-        problem = fields.path_problem(path)
-        if problem:
-            fail(ORIGIN_PATH, f"{path!r} {problem}")
-        else:
-            origin["path"] = path
-    if origin:
-        spec["origin"] = origin
+    errors = [
+        FieldError(field_of(key), f"unknown annotation; known ones are {', '.join(KNOWN)}")
+        for key in sorted(annotations)
+        if key.startswith(PREFIX) and key not in KNOWN
+    ]
+    for key, path, check, normalise in _SCALARS:
+        if (raw := annotations.get(key)) is None:
+            continue
+        value = normalise(raw)
+        if message := check(value):
+            errors.append(FieldError(field_of(key), message))
+            continue
+        *parents, leaf = path
+        target = spec
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
     if (raw_options := annotations.get(OPTIONS)) is not None:
         options, option_errors = fields.parse_options(raw_options, field_of(OPTIONS))
         errors.extend(option_errors)
         if not option_errors:
             spec["cdn"] = {"options": [fields.option_to_spec(o) for o in options]}
-    if (policy := annotations.get(DELETION_POLICY)) is not None:
-        allowed = [p.value for p in DeletionPolicy]
-        if policy not in allowed:
-            fail(DELETION_POLICY, f"unsupported value {policy!r}: use {' or '.join(allowed)}")
-        else:
-            spec["deletionPolicy"] = policy
     return spec, errors
