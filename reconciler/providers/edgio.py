@@ -21,7 +21,7 @@ from reconciler import ownership
 from reconciler.model import CdnOption, CdnRule
 from reconciler.providers.base import NotFound, ProviderError
 from reconciler.providers.signing import LlnwAuth
-from reconciler.providers.transport import HttpTransport, RateLimiter, RetryPolicy
+from reconciler.providers.transport import HttpTransport, RetryPolicy, json_or_none, raw_message
 
 PROVIDER = "edgio"
 DEFAULT_BASE_URL = "https://apis.llnw.com/config-api/v1"
@@ -34,10 +34,7 @@ Call = Callable[..., requests.Response]
 
 def server_message(response: requests.Response) -> str:
     """The server's own words: `errors[0]` (SmartPurge shape), else `message`/`error`."""
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
+    payload = json_or_none(response)
     if isinstance(payload, dict):
         errors = payload.get("errors")
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
@@ -48,7 +45,7 @@ def server_message(response: requests.Response) -> str:
         for key in ("message", "error"):
             if isinstance(payload.get(key), str):
                 return str(payload[key])[:300]
-    return response.text[:300] or response.reason or f"HTTP {response.status_code}"
+    return raw_message(response)
 
 
 def normal_path(path: str) -> str:
@@ -76,10 +73,10 @@ class EdgioCdn:
         self._transport = HttpTransport(
             PROVIDER,
             base_url,
-            limiter=RateLimiter(rate, burst),
+            rate=rate,
+            burst=burst,
             policy=policy,
             timeout=timeout,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
             auth=LlnwAuth(user, shared_key_hex),
             message=server_message,
         )

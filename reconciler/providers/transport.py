@@ -122,34 +122,45 @@ class _WaitHonouringRetryAfter:
 MessageReader = Callable[[requests.Response], str]
 
 
-def _default_message(response: requests.Response) -> str:
+def json_or_none(response: requests.Response) -> Any:
+    """The body as JSON, or None: error bodies and broken answers are not always JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def raw_message(response: requests.Response) -> str:
+    """What to show when a server gives no structured explanation."""
     return response.text[:300] or response.reason or f"HTTP {response.status_code}"
 
 
 class HttpTransport:
-    """One provider's HTTP session, pacing and error mapping."""
+    """One provider's JSON-over-HTTP session: pacing (`rate` requests/s, bursts of
+    `burst`), retries and error mapping."""
 
     def __init__(
         self,
         provider: str,
         base_url: str,
         *,
-        limiter: RateLimiter,
-        policy: RetryPolicy = RetryPolicy(),
-        timeout: float = 30.0,
-        headers: Mapping[str, str] | None = None,
-        auth: requests.auth.AuthBase | None = None,
-        message: MessageReader = _default_message,
-        session: requests.Session | None = None,
+        rate: float,
+        burst: int,
+        policy: RetryPolicy,
+        timeout: float,
+        auth: requests.auth.AuthBase,
+        message: MessageReader = raw_message,
     ):
         self.provider = provider
         self.base_url = base_url.rstrip("/")
-        self.limiter = limiter
+        self.limiter = RateLimiter(rate, burst)
         self.policy = policy
         self.timeout = timeout
         self._message = message
-        self._session = session or requests.Session()
-        self._session.headers.update(headers or {})
+        self._session = requests.Session()
+        self._session.headers.update(
+            {"Accept": "application/json", "Content-Type": "application/json"}
+        )
         self._session.auth = auth
 
     def retrying(self) -> Retrying:

@@ -25,7 +25,13 @@ import requests
 
 from reconciler.model import DnsRecord
 from reconciler.providers.base import NotFound, ServerError
-from reconciler.providers.transport import HttpTransport, MessageReader, RateLimiter, RetryPolicy
+from reconciler.providers.transport import (
+    HttpTransport,
+    MessageReader,
+    RetryPolicy,
+    json_or_none,
+    raw_message,
+)
 
 PROVIDER = "vultr"
 DEFAULT_BASE_URL = "https://api.vultr.com/v2"
@@ -64,15 +70,10 @@ def _error_reader(token: _BearerToken) -> MessageReader:
     """Vultr explains a refusal in ``{"error": ...}``; fall back to the raw text."""
 
     def read(response: requests.Response) -> str:
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
+        payload = json_or_none(response)
         if isinstance(payload, dict) and isinstance(payload.get("error"), str):
-            text = payload["error"]
-        else:
-            text = response.text[:300] or response.reason or ""
-        return token.redact(text)
+            return token.redact(payload["error"])
+        return token.redact(raw_message(response))
 
     return read
 
@@ -108,10 +109,7 @@ def _require_id(record: DnsRecord, operation: str) -> str:
 
 
 def _body(response: requests.Response, operation: str) -> dict[str, Any]:
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
+    payload = json_or_none(response)
     if not isinstance(payload, dict):
         raise _unexpected(operation, response, "the body is not a JSON object")
     return payload
@@ -171,10 +169,10 @@ class VultrDns:
         self._transport = HttpTransport(
             PROVIDER,
             base_url,
-            limiter=RateLimiter(rate, burst),
+            rate=rate,
+            burst=burst,
             policy=policy,
             timeout=timeout,
-            headers={"Accept": "application/json", "Content-Type": "application/json"},
             auth=token,
             message=_error_reader(token),
         )
