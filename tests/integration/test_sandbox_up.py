@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import socket
 import stat
@@ -18,26 +17,18 @@ from vultr_python_client.apis.tags.dns_api import DnsApi
 
 from reconciler.model import CdnRule, OwnerMarker
 from reconciler.providers.edgio import EdgioCdn
+from tests.sandbox_process import started
 
 COMMAND = Path(sys.executable).parent / "edgio-ingress"
 
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    process = subprocess.Popen(
-        [str(COMMAND), "sandbox", "up", "--env-file", str(tmp_path / "sandbox.env")],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield json.loads(process.stdout.readline())
+    argv = [str(COMMAND), "sandbox", "up", "--env-file", str(tmp_path / "sandbox.env")]
+    with started(argv) as (process, info):
+        yield info
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_first_line_names_every_emulator(sandbox: dict[str, Any]) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from kubernetes import client, config
+
+from tests.sandbox_process import started
 
 BIN = Path(sys.executable).parent
 COMMANDS = {
@@ -24,12 +24,7 @@ COMMANDS = {
 )
 def test_serves_until_signalled(tmp_path: Path, command: str, stop: signal.Signals) -> None:
     kubeconfig = tmp_path / "kubeconfig"
-    process = subprocess.Popen(
-        [*COMMANDS[command], "--kubeconfig", str(kubeconfig)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        info = json.loads(process.stdout.readline())
+    with started([*COMMANDS[command], "--kubeconfig", str(kubeconfig)]) as (process, info):
         assert info["kubeconfig"] == str(kubeconfig)
         assert info["kube"].startswith("http://127.0.0.1:")
         api_client = config.new_client_from_config(config_file=str(kubeconfig))
@@ -39,22 +34,11 @@ def test_serves_until_signalled(tmp_path: Path, command: str, stop: signal.Signa
         api_client.close()
         process.send_signal(stop)
         assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_default_kubeconfig_is_temporary() -> None:
-    process = subprocess.Popen(COMMANDS["sandbox up"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        info = json.loads(process.stdout.readline())
+    with started(COMMANDS["sandbox up"]) as (process, info):
         assert Path(info["kubeconfig"]).is_file()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
         assert not Path(info["kubeconfig"]).exists()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
