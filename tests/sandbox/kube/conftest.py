@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import pytest
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes import client
+
+from edgio_sandbox.kube import KubeEmulator
 
 T = TypeVar("T")
 

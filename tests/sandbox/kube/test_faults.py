@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes.client import ApiException
+
+from edgio_sandbox.kube import KubeEmulator
 
 
 def test_error_status_for_one_verb_and_resource(kube: KubeEmulator, core: Any) -> None:

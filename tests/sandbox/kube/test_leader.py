@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes import client
 from kubernetes.leaderelection import electionconfig, leaderelection
 from kubernetes.leaderelection.resourcelock.leaselock import LeaseLock
 
+from edgio_sandbox.kube import KubeEmulator
 from tests.support import eventually
 
 
