@@ -110,7 +110,7 @@ def test_defaults_apply_cleanly(kube: KubeEmulator, kubectl: Kubectl) -> None:
     kubectl.apply(objects)
     assert [resource_version(kube, obj) for obj in objects] == versions
     # The CRD is served, with its -o wide columns.
-    kubectl("apply", "-f", "-", stdin=(EXAMPLES / "edgioroute-direct.yaml").read_text())
+    kubectl("apply", "-f", "-", stdin=(EXAMPLES / "edgioroutes" / "pywai-direct.yaml").read_text())
     wide = kubectl("get", "er", "-o", "wide").splitlines()[0].split()
     assert wide[-3:] == ["SHORTNAME", "RULES", "REASON"]
     assert "SHORTNAME" not in kubectl("get", "er")

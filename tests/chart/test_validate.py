@@ -84,7 +84,7 @@ def example_routes() -> list[dict[str, Any]]:
     """EdgioRoutes written in the examples, and those derived from the examples' Ingresses."""
     objects = [
         obj
-        for path in sorted(EXAMPLES.glob("*.yaml"))
+        for path in sorted(EXAMPLES.rglob("*.yaml"))
         for obj in yaml.safe_load_all(path.read_text())
         if obj
     ]
