@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from edgio_sandbox.kube import KubeEmulator
 
+from edgio_sandbox.kube import KubeEmulator
 from tests.chart.chart import CUSTOM, NAMESPACE, render
 from tests.support import EXAMPLES
 

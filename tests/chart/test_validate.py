@@ -12,8 +12,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from edgio_sandbox.kube.schema import validate as validate_against_crd
 
+from edgio_sandbox.kube.schema import validate as validate_against_crd
 from reconciler.derive.ingress import class_controllers, derive_route, is_edgio_ingress
 from tests.chart.chart import CUSTOM, INLINE_CREDENTIALS, render
 from tests.support import CRD_FILE, EXAMPLES
