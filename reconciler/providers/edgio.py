@@ -126,14 +126,14 @@ class EdgioCdn:
         walk: Walk[CdnRule] = Walk(lambda rule: rule.id)
         total: int | None = None
         for number in itertools.count(1):
-            payload = self._transport.request_json(
+            results, page_total = self._transport.fetch(
                 "list_rules",
                 "GET",
                 f"{INSTANCES}/shortname/{_segment(shortname)}",
+                _list_results,
                 params={"size": PAGE_SIZE, "page": number},
                 budget=budget,
             )
-            results, page_total = _results("list_rules", payload)
             if number == 1:
                 total = page_total
             elif page_total != total:
@@ -209,14 +209,15 @@ class EdgioCdn:
 
     def _find(self, shortname: str, host: str, path: str, budget: Budget) -> CdnRule | None:
         path = normal_path(path)
-        payload = self._transport.request_json(
+        results, _ = self._transport.fetch(
             "find_rule",
             "GET",
             f"{INSTANCES}/shortname/{_segment(shortname)}/searchAuto",
+            _find_results,
             params={"body.publishedHostname": host, "body.publishedUrlPath": path},
             budget=budget,
         )
-        for instance in _results("find_rule", payload)[0]:
+        for instance in results:
             rule = _read_rule(instance)
             if isinstance(rule, Unreadable):
                 continue
@@ -270,6 +271,14 @@ def _results(operation: str, payload: Any) -> tuple[list[Any], int | None]:
         raise ServerError(PROVIDER, operation, "unexpected response: no 'results' list")
     total = payload.get("total")
     return results, total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def _list_results(payload: Any) -> tuple[list[Any], int | None]:
+    return _results("list_rules", payload)
+
+
+def _find_results(payload: Any) -> tuple[list[Any], int | None]:
+    return _results("find_rule", payload)
 
 
 def _rule(operation: str, payload: Any) -> CdnRule:

@@ -55,6 +55,11 @@ from reconciler.providers.base import (
 )
 
 T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _as_is(payload: Any) -> Any:
+    return payload
 
 
 class RateLimiter:
@@ -419,10 +424,26 @@ class HttpTransport:
     ) -> Any:
         """An idempotent call whose answer is JSON; an answer that is not is retried
         like a 5xx (a proxy's error page, a cut body)."""
+        return self.fetch(operation, method, path, _as_is, params=params, data=data, budget=budget)
+
+    def fetch(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        read: Callable[[Any], R],
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: bytes | None = None,
+        budget: Budget | None = None,
+    ) -> R:
+        """An idempotent call whose JSON answer `read` turns into a value. An answer that
+        is not JSON, or that `read` refuses with a ServerError (not the expected shape),
+        is retried like a 5xx: a proxy's error page or a cut body is usually passing."""
         for attempt in self.retrying(budget or self.budget()):
             with attempt:
                 response = self.send(operation, method, path, params=params, data=data)
-                return self.parse(operation, response)
+                return read(self.parse(operation, response))
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     def create(

@@ -222,10 +222,13 @@ class VultrDns:
         total: int | None = None
         seen: set[str] = set()
         for number in itertools.count():
-            page = _read_page(
-                self._transport.request_json(
-                    "list_records", "GET", self._records_path(zone), params=params, budget=budget
-                )
+            page = self._transport.fetch(
+                "list_records",
+                "GET",
+                self._records_path(zone),
+                _read_page,
+                params=params,
+                budget=budget,
             )
             if number == 0:
                 total = page.total
