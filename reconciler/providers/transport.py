@@ -246,10 +246,12 @@ class Budget:
         return False
 
     def wait(self, state: RetryCallState) -> float:
+        """Tenacity asks for the wait before it asks `stop`: this is for the retry
+        that `stop` is about to allow, number ``spent + 1``."""
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, Throttled) and error.retry_after is not None:
             return float(error.retry_after)
-        return self.backoff(self.spent)
+        return self.backoff(self.spent + 1)
 
     def backoff(self, retry: int) -> float:
         """The wait before retry number `retry` (1-based)."""
