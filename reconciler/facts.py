@@ -338,9 +338,9 @@ def _release(
         reason, message = api.Reason.CLEANED_UP, "nothing of this route is left: finalizer removed"
     else:
         return
-    cluster.remove_finalizer(item.obj)
     for target in targets:
         cluster.event(target, reason, message, warning=reason == api.Reason.FORCE_DELETED)
+    cluster.remove_finalizer(item.obj)
 
 
 def _actions(key: str, report: ApplyReport) -> list[tuple[str, str]]:
