@@ -291,6 +291,8 @@ def _wait_for_lease(elector: LeaseElector) -> bool:
     deadline = elector.duration + 2.0
     waited = 0.0
     while not elector.try_acquire():
+        if waited == 0.0:
+            log.info("waiting for the lease", lease=f"{elector.namespace}/{elector.name}")
         if waited >= deadline:
             return False
         stop.wait(0.5)
@@ -303,6 +305,7 @@ def _forever(setup: Setup, loop: Loop) -> int:
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
+        loop.wake()  # a loop waiting for its interval notices at once
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
