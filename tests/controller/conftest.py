@@ -127,14 +127,18 @@ class World:
 
     def seed_cluster(self, nodes: int = 2) -> None:
         """The CRD, the seed's Service and `nodes` Ready nodes 203.0.113.1..n."""
-        self.kubectl("apply", "-f", str(CRD_FILE), "-f", str(EXAMPLES / "pywai-inline-service.yaml"))
+        self.kubectl(
+            "apply", "-f", str(CRD_FILE), "-f", str(EXAMPLES / "pywai-inline-service.yaml")
+        )
         for index in range(1, nodes + 1):
             self.kube.seed(node(f"n{index}", f"203.0.113.{index}"))
 
     def route(self, name: str = "web", namespace: str = "default") -> dict[str, Any] | None:
         return self.kube.get("cdn.edgio.io/v1alpha1", "EdgioRoute", name, namespace)
 
-    def condition(self, name: str = "web", kind: str = "Ready", namespace: str = "default") -> dict[str, Any]:
+    def condition(
+        self, name: str = "web", kind: str = "Ready", namespace: str = "default"
+    ) -> dict[str, Any]:
         route = self.route(name, namespace) or {}
         for condition in (route.get("status") or {}).get("conditions") or []:
             if condition["type"] == kind:
@@ -155,7 +159,9 @@ class World:
 
     def a_records(self) -> list[str]:
         return sorted(
-            r["data"] for r in self.vultr.records(ZONE) if r["type"] == "A" and r["name"] == "origin"
+            r["data"]
+            for r in self.vultr.records(ZONE)
+            if r["type"] == "A" and r["name"] == "origin"
         )
 
     def txt_records(self) -> list[str]:
@@ -184,7 +190,9 @@ class World:
         self.processes.append((process, log))
         return process
 
-    def once(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def once(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(BIN / "edgio-ingress"), "run", "--once", *args],
             env=env or self.env,

@@ -38,7 +38,9 @@ def test_the_seed_example_converges(world: World) -> None:
     ingress = world.kube.get("networking.k8s.io/v1", "Ingress", "pywai-inline-ingress", "default")
     assert ingress is not None
     assert ingress["status"]["loadBalancer"]["ingress"] == [{"hostname": HOST}]
-    world.kubectl("wait", "--for=condition=Ready", "edgioroute/pywai-inline-ingress", "--timeout=10s")
+    world.kubectl(
+        "wait", "--for=condition=Ready", "edgioroute/pywai-inline-ingress", "--timeout=10s"
+    )
     route = world.route("pywai-inline-ingress") or {}
     assert route["metadata"]["labels"]["cdn.edgio.io/derived-from"] == "ingress"
     assert route["metadata"]["ownerReferences"][0]["kind"] == "Ingress"

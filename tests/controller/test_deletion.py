@@ -24,7 +24,9 @@ def direct_route(name: str = "direct", shortname: str = "exampleco", **spec: Any
                     "host": HOST,
                     "path": "/direct",
                     "pathType": "Prefix",
-                    "backend": {"service": {"name": "pywai-inline-service", "port": {"name": "http"}}},
+                    "backend": {
+                        "service": {"name": "pywai-inline-service", "port": {"name": "http"}}
+                    },
                 }
             ],
             **spec,

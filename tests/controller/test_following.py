@@ -59,9 +59,13 @@ def test_a_recreated_service_moves_the_rule_to_its_new_node_port(world: World) -
     world.kubectl("delete", "service", "pywai-inline-service")
     eventually(lambda: world.condition(kind="BackendReady").get("reason") == "BackendNotFound")
     assert world.source_port() == before  # held, not deleted, while the Service is gone
-    created = {**service(), "spec": {**service()["spec"], "ports": [
-        {"name": "http", "port": 80, "targetPort": 8000, "nodePort": before + 1}
-    ]}}
+    created = {
+        **service(),
+        "spec": {
+            **service()["spec"],
+            "ports": [{"name": "http", "port": 80, "targetPort": 8000, "nodePort": before + 1}],
+        },
+    }
     world.apply(created)
     eventually(lambda: world.source_port() == before + 1)
     eventually(lambda: converged(world))

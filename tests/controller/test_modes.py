@@ -66,10 +66,17 @@ def test_upsert_only_never_deletes(world: World) -> None:
     eventually(lambda: converged(world), timeout=20)
     world.kubectl("cordon", "n1")
     world.apply(ingress(paths=("/fred",)))
-    world.kube.seed({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n4"}, "status": {
-        "conditions": [{"type": "Ready", "status": "True"}],
-        "addresses": [{"type": "ExternalIP", "address": "203.0.113.4"}],
-    }})
+    world.kube.seed(
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": "n4"},
+            "status": {
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "addresses": [{"type": "ExternalIP", "address": "203.0.113.4"}],
+            },
+        }
+    )
     eventually(lambda: "203.0.113.4" in world.a_records())
     world.wait_passes(1)
     assert sorted(world.rules()) == ["/fred", "/wilma"]
