@@ -65,7 +65,7 @@ def test_listed_once_until_resync_or_a_full_listing(cached: Cached) -> None:
 
 
 def test_our_writes_keep_the_cache_current(cached: Cached) -> None:
-    cache, vultr, edgio, _ = cached
+    cache, _, edgio, _ = cached
     assert cache.rules("exampleco") == [] and cache.records("example.com") == []
     created = cache.cdn.create_rule(RULE)
     record = cache.dns.create_record(DnsRecord("example.com", "origin", "A", "203.0.113.1", 60))
