@@ -238,7 +238,7 @@ def run_command(args: argparse.Namespace) -> int:
     if isinstance(setup, int):
         return setup
     elector = None
-    if args.leader_elect:
+    if args.leader_elect and not args.dry_run:  # a dry run writes nothing: it needs no Lease
         namespace = args.lease_namespace or own_namespace()
         identity = f"{socket.gethostname()}_{os.getpid()}"
         elector = LeaseElector(setup.cluster.coordination(), args.lease_name, namespace, identity)
