@@ -4,8 +4,8 @@ Our own small client rather than llnw-sdk-python: we need typed errors, pacing, 
 that never duplicate a rule, and a mapping to :class:`CdnRule` with the ownership marker
 carried as an option. Every call is HMAC-signed by :class:`LlnwAuth`.
 
-A rule is one service instance with one protocol set; a listed instance with two sets
-is read through its first one.
+A rule is one service instance with one protocol set per published protocol (Edgio
+allows two), alike but for `publishedProtocol`; source fields are read from the first.
 """
 
 from __future__ import annotations
@@ -163,12 +163,15 @@ class EdgioCdn:
         options = rule.options
         if rule.owner is not None:
             options = (*options, ownership.marker_option(rule.owner))
-        protocol_set = {
-            "publishedProtocol": rule.published_protocol,
-            "sourceProtocol": rule.source_protocol,
-            "sourcePort": rule.source_port,
-            "options": [{"name": o.name, "parameters": list(o.parameters)} for o in options],
-        }
+        protocol_sets = [
+            {
+                "publishedProtocol": published,
+                "sourceProtocol": rule.source_protocol,
+                "sourcePort": rule.source_port,
+                "options": [{"name": o.name, "parameters": list(o.parameters)} for o in options],
+            }
+            for published in rule.published_protocols
+        ]
         body = {
             "serviceKey": {"name": "delivery"},
             "serviceProfileName": self.service_profile,
@@ -176,7 +179,7 @@ class EdgioCdn:
             "publishedUrlPath": rule.published_path,
             "sourceHostname": rule.source_host,
             "sourceUrlPath": rule.source_path,
-            "protocolSets": [protocol_set],
+            "protocolSets": protocol_sets,
         }
         return {"body": body, "accounts": [{"shortname": rule.shortname}]}
 
@@ -226,6 +229,12 @@ def _protocol(value: Any) -> WebProtocol:
     return cast(WebProtocol, value)
 
 
+def _published_protocols(protocol_sets: Any) -> tuple[WebProtocol, ...]:
+    """One protocol set per published protocol (Edgio allows two), in WEB_PROTOCOLS order."""
+    found = {_protocol(s["publishedProtocol"]) for s in protocol_sets}
+    return tuple(p for p in WEB_PROTOCOLS if p in found)
+
+
 def _to_rule(operation: str, instance: Any) -> CdnRule:
     """A delivery instance as a CdnRule, our marker split out of its options."""
     try:
@@ -240,7 +249,7 @@ def _to_rule(operation: str, instance: Any) -> CdnRule:
             source_host=str(body["sourceHostname"]),
             source_port=_port(protocol_set.get("sourcePort")),
             source_path=normal_path(str(body.get("sourceUrlPath") or "")),
-            published_protocol=_protocol(protocol_set["publishedProtocol"]),
+            published_protocols=_published_protocols(body["protocolSets"]),
             source_protocol=_protocol(protocol_set["sourceProtocol"]),
             options=options,
             owner=owner,
