@@ -21,6 +21,7 @@ from reconciler.derive.desired import DesiredState, RouteOutcome, Settings, zone
 from reconciler.derive.ingress import object_key
 from reconciler.derive.routes import route_from_object
 from reconciler.errors import FieldError, InvalidObject
+from reconciler.guard import Refusal
 from reconciler.model import Action, CdnRule, Change, DeletionPolicy, DnsRecord, Plan, Route
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import RouteSet, WriteAction, has_finalizer, is_deleting
@@ -77,6 +78,7 @@ class Pass:
     report: ApplyReport
     routes: RouteSet
     dry_run: bool
+    refusal: Refusal | None = None
 
 
 def read_routes(stored: Iterable[Obj], routes: RouteSet, settings: Settings) -> list[RouteInput]:
@@ -282,6 +284,9 @@ def _cdn_problems(
         if isinstance(change.subject, CdnRule) and change.subject.key in keys:
             message = "not written: the origin records it needs could not be written"
             found[change.subject.key] = Problem(api.Reason.ORIGIN_NOT_READY, message)
+    if done.refusal is not None:
+        refusal = Problem(done.refusal.reason, done.refusal.message)
+        found.update({key: refusal for key in keys})
     for skipped in done.plan.skipped:
         subject = skipped.subject
         forbidden = skipped.reason.startswith("PolicyForbids")

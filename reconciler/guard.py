@@ -41,6 +41,9 @@ class DeleteGuard:
             raise ValueError(f"max_share {self.max_share} is not between 0 and 1")
 
 
+DEFAULT_GUARD = DeleteGuard()
+
+
 @dataclass(frozen=True, slots=True)
 class Accounted:
     """What the cluster accounts for: its routes' marker resources and origin names."""
@@ -104,7 +107,7 @@ def check(
     rules: Sequence[CdnRule],
     owner: str,
     accounted: Accounted,
-    guard: DeleteGuard = DeleteGuard(),
+    guard: DeleteGuard = DEFAULT_GUARD,
 ) -> Refusal | None:
     """The refusal this plan earns, or None when it may be applied."""
     if guard.allow:

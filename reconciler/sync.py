@@ -23,6 +23,7 @@ from reconciler.cache import ProviderCache
 from reconciler.derive.desired import DesiredState, RouteOutcome, Settings, desired_state, zone_of
 from reconciler.diff import plan
 from reconciler.facts import Actual, Pass, RouteInput, finish, problem_of, read_routes
+from reconciler.guard import DEFAULT_GUARD, Accounted, DeleteGuard, Refusal, check, refused
 from reconciler.model import Action, CdnRule, Change, DeletionPolicy, Plan, Policy
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import RouteSet, RouteWrite, WriteAction, route_set
@@ -69,6 +70,7 @@ class PassSettings:
     core: Settings
     shortnames: tuple[str, ...] = ()  # configured accounts, always listed
     policy: Policy = Policy.SYNC
+    guard: DeleteGuard = DEFAULT_GUARD  # --max-delete-share, --allow-mass-delete
 
 
 @dataclass
@@ -83,11 +85,12 @@ class PassResult:
     listing_problems: dict[str, Problem] = field(default_factory=dict)  # zone/account -> why
     dry_run: bool = False
     desired: DesiredState | None = None
+    refusal: Refusal | None = None  # the mass-deletion guard refused the plan: nothing written
 
     @property
     def ok(self) -> bool:
         """The pass planned against every zone and account and every write went through."""
-        return self.report.ok and not self.listing_problems
+        return self.report.ok and not self.listing_problems and self.refusal is None
 
 
 def run_once(
@@ -113,8 +116,18 @@ def run_once(
         [i.key for i in inputs if i.route is None and not i.deleting],
     )
     result = _plan(desired, actual, settings, inputs)
+    refusal = check(
+        result,
+        actual.records,
+        actual.rules,
+        settings.core.owner_id,
+        accounted(inputs, desired, settings),
+        settings.guard,
+    )
+    if refusal is not None:
+        result = refused(result, refusal)
     report = ApplyReport() if dry_run else apply_plan(result, cache.dns, cache.cdn)
-    done = Pass(inputs, desired, actual, result, report, routes, dry_run)
+    done = Pass(inputs, desired, actual, result, report, routes, dry_run, refusal)
     statuses = finish(cluster, cache, done, settings.core)
     return PassResult(
         result,
@@ -125,6 +138,23 @@ def run_once(
         {**actual.zone_problems, **actual.account_problems},
         dry_run,
         desired,
+        refusal,
+    )
+
+
+def accounted(
+    inputs: Sequence[RouteInput], desired: DesiredState, settings: PassSettings
+) -> Accounted:
+    """The routes stored in the cluster (live, invalid or being deleted) and the origin
+    names they use: deletions these explain are not the guard's business."""
+    default = settings.core.default_origin_hostname
+    origins = {o.origin_hostname for o in desired.outcomes if o.origin_hostname}
+    for item in inputs:
+        hostname = item.route.origin_hostname if item.route is not None else None
+        origins.add(hostname or default or "")
+    return Accounted(
+        frozenset(ownership.route_resource(i.key) for i in inputs),
+        frozenset(o.lower().rstrip(".") for o in origins if o),
     )
 
 
