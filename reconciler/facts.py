@@ -202,7 +202,7 @@ def route_facts(
         key=item.key,
         generation=int((item.obj.get("metadata") or {}).get("generation") or 0),
         outcome=outcome,
-        errors=item.errors,
+        errors=item.errors or (outcome.errors if outcome else ()),  # spec, then origin
         deleting=item.deleting,
         published=published,
         origin_addresses=_origin_addresses(hostname, records, settings),
