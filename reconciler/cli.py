@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Edgio Delivery CDN as a Kubernetes Ingress provider.",
     )
     parser.add_argument("--version", action="version", version=f"edgio-ingress {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_Parser
+    )
     commands.required = True
     derive_command.register(commands)
     run_command.register(commands)
