@@ -70,6 +70,20 @@ class Response:
         return cls(status, json.dumps(payload).encode(), {"Content-Type": content_type})
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One write request as the emulator served it: wall-clock times, for overlap checks."""
+
+    started: float
+    finished: float
+    method: str
+    label: str
+    status: int
+
+
 class HttpError(Exception):
     """Raised anywhere inside `handle` to answer with `response`."""
 
@@ -153,6 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
             client=self.client_address[0],
         )
         emulator.count(request)
+        started = time.time()
         fault = emulator.faults.pick(request.method, request.path)
         if fault is not None and not fault.after and self._misbehave(fault):
             return
@@ -163,6 +178,16 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             traceback.print_exc(file=sys.stderr)
             response = Response.json(500, {"error": "internal emulator error"})
+        if request.method in WRITE_METHODS:
+            emulator.log_write(
+                Write(
+                    started,
+                    time.time(),
+                    request.method,
+                    emulator.route_label(request),
+                    response.status,
+                )
+            )
         if fault is not None and fault.after and self._misbehave(fault):
             return
         self._send(response)
@@ -261,6 +286,7 @@ class EmulatorServer:
         self.stream_generation = 0
         self._calls: Counter[tuple[str, str]] = Counter()
         self._calls_lock = threading.Lock()
+        self._writes: list[Write] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -278,6 +304,15 @@ class EmulatorServer:
     def calls(self) -> dict[tuple[str, str], int]:
         with self._calls_lock:
             return dict(self._calls)
+
+    def log_write(self, write: Write) -> None:
+        with self._calls_lock:
+            self._writes.append(write)
+
+    def writes(self) -> list[Write]:
+        """Every write the emulator handled (faults answered before it are not writes)."""
+        with self._calls_lock:
+            return list(self._writes)
 
     def reset_calls(self) -> None:
         with self._calls_lock:
