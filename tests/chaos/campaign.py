@@ -485,12 +485,24 @@ def _one(args: tuple[int, str, float]) -> Outcome:
     return run(seed, Path(root) / f"seed-{seed}", chaos_seconds)
 
 
-def campaign(seeds: list[int], root: Path, jobs: int, chaos_seconds: float) -> list[Outcome]:
+def campaign(
+    seeds: list[int], root: Path, jobs: int, chaos_seconds: float, journal: Path | None = None
+) -> list[Outcome]:
+    """Every seed, `jobs` at a time; each outcome is appended to `journal` as it comes,
+    so a campaign cut short still leaves its runs behind (see --table-from)."""
     work = [(seed, str(root), chaos_seconds) for seed in seeds]
-    if jobs <= 1:
-        return [_one(item) for item in work]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_one, work))
+    outcomes: list[Outcome] = []
+    with ProcessPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        for outcome in pool.map(_one, work):
+            outcomes.append(outcome)
+            if journal is not None:
+                with journal.open("a") as out:
+                    out.write(json.dumps(asdict(outcome)) + "\n")
+    return outcomes
+
+
+def read_journal(path: Path) -> list[Outcome]:
+    return [Outcome(**json.loads(line)) for line in path.read_text().splitlines() if line]
 
 
 def table(outcomes: list[Outcome]) -> str:
@@ -538,16 +550,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--chaos-seconds", type=float, default=3.0)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/edgio-ingress-chaos"))
-    parser.add_argument("--json", type=Path, help="write every outcome here too")
+    parser.add_argument("--journal", type=Path, help="append every outcome here as JSON lines")
+    parser.add_argument("--table-from", type=Path, help="print the table of a journal and exit")
     args = parser.parse_args(argv)
+    if args.table_from:
+        outcomes = read_journal(args.table_from)
+        print(table(outcomes))
+        return 0 if all(o.ok for o in outcomes) else 1
     seeds = list(range(args.first_seed, args.first_seed + args.runs))
-    outcomes = campaign(seeds, args.dir, args.jobs, args.chaos_seconds)
+    outcomes = campaign(seeds, args.dir, args.jobs, args.chaos_seconds, args.journal)
     print(table(outcomes))
     for outcome in outcomes:
         if not outcome.ok:
             print(f"seed {outcome.seed}: {asdict(outcome)}", file=sys.stderr)
-    if args.json:
-        args.json.write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
     return 0 if all(o.ok for o in outcomes) else 1
 
 
