@@ -58,6 +58,7 @@ class Loop:
         elector: Elector | None = None,
         ready: Callable[[], bool] = lambda: True,
         controller_object: dict[str, Any] | None = None,
+        refresh: Callable[[], ProviderCache | None] = lambda: None,
     ):
         self.cluster = cluster
         self.cache = cache
@@ -67,6 +68,7 @@ class Loop:
         self._ready = ready
         # Where controller-wide Events go (the Lease): a refusal may concern no route.
         self.controller_object = controller_object
+        self._refresh = refresh  # new provider clients when the credentials Secret changed
         self._wake = threading.Event()
         self._failures = 0
         self._heartbeat = time.monotonic()
@@ -141,6 +143,7 @@ class Loop:
     def run_pass(self, *, full: bool = False) -> PassResult:
         """One pass with its metrics and its summary line; raises if it could not run."""
         started = time.monotonic()
+        self.cache = self._refresh() or self.cache
         try:
             result = run_once(
                 self.cluster, self.cache, self.settings, dry_run=self.options.dry_run, full=full

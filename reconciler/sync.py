@@ -127,7 +127,8 @@ def run_once(
     if refusal is not None:
         result = refused(result, refusal)
     report = ApplyReport() if dry_run else apply_plan(result, cache.dns, cache.cdn)
-    done = Pass(inputs, desired, actual, result, report, routes, dry_run, refusal)
+    deletes = settings.policy is Policy.SYNC
+    done = Pass(inputs, desired, actual, result, report, routes, dry_run, deletes, refusal)
     statuses = finish(cluster, cache, done, settings.core)
     return PassResult(
         result,

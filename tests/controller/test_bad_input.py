@@ -62,4 +62,33 @@ def test_wrong_credentials_are_reported_on_every_route_and_delete_nothing(world:
     assert sorted(world.rules()) == ["/fred", "/other"]
     assert world.a_records() == ["203.0.113.1", "203.0.113.2"]
     assert world.route("other") is not None  # its finalizer waits for a pass that can clean up
-    assert world.env["VULTR_API_KEY"] not in result.stderr
+    written = str(world.kube.list("v1", "Event")) + str(world.route("web")) + result.stderr
+    for secret in (
+        wrong["VULTR_API_KEY"],
+        wrong["EDGIO_API_SHARED_KEY"],
+        world.env["VULTR_API_KEY"],
+    ):
+        assert secret not in written
+
+
+def test_credentials_come_from_a_watched_secret(world: World) -> None:
+    world.seed_cluster()
+    world.apply(ingress())
+    keys = ("VULTR_API_KEY", "EDGIO_API_USER", "EDGIO_API_SHARED_KEY")
+    right = {key: world.env[key] for key in keys}
+    wrong = {**right, "VULTR_API_KEY": "WRONGKEY", "EDGIO_API_SHARED_KEY": secrets.token_hex(32)}
+
+    def secret(values: dict[str, str]) -> dict[str, object]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "edgio-credentials", "namespace": "default"},
+            "stringData": values,
+        }
+
+    world.apply(secret(wrong))
+    env = {k: v for k, v in world.env.items() if k not in keys}
+    world.start("--interval", "1s", "--credentials-secret", "default/edgio-credentials", env=env)
+    eventually(lambda: world.condition().get("reason") == "ProviderAuthFailed", timeout=20)
+    world.apply(secret(right))
+    eventually(lambda: converged(world), timeout=20)

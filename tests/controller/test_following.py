@@ -89,3 +89,13 @@ def test_a_second_namespace_works(world: World) -> None:
     eventually(lambda: converged(world, namespace="shop"), timeout=20)
     assert sorted(world.rules()) == ["/fred", "/shop"]
     assert world.source_port("/shop") == world.node_port(namespace="shop")
+
+
+def test_namespace_restricts_what_is_watched(world: World) -> None:
+    world.seed_cluster()
+    world.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    world.apply(ingress(), service(namespace="shop"), ingress(namespace="shop", paths=("/shop",)))
+    world.start("--interval", "60s", "--namespace", "shop")
+    eventually(lambda: converged(world, namespace="shop"), timeout=20)
+    assert sorted(world.rules()) == ["/shop"]
+    assert world.route() is None
