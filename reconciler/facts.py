@@ -21,6 +21,7 @@ from reconciler.derive.desired import DesiredState, RouteOutcome, Settings, zone
 from reconciler.derive.ingress import object_key
 from reconciler.derive.routes import route_from_object
 from reconciler.errors import FieldError, InvalidObject
+from reconciler.guard import Refusal
 from reconciler.model import Action, CdnRule, Change, DeletionPolicy, DnsRecord, Plan, Route
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import RouteSet, WriteAction, has_finalizer, is_deleting
@@ -79,6 +80,7 @@ class Pass:
     routes: RouteSet
     dry_run: bool
     deletes: bool = True  # the policy allows deletes; if not, deleting routes leave all behind
+    refusal: Refusal | None = None
 
 
 def read_routes(stored: Iterable[Obj], routes: RouteSet, settings: Settings) -> list[RouteInput]:
@@ -202,7 +204,7 @@ def route_facts(
         key=item.key,
         generation=int((item.obj.get("metadata") or {}).get("generation") or 0),
         outcome=outcome,
-        errors=item.errors,
+        errors=item.errors or (outcome.errors if outcome else ()),  # spec, then origin
         deleting=item.deleting,
         published=published,
         origin_addresses=_origin_addresses(hostname, records, settings),
@@ -284,6 +286,9 @@ def _cdn_problems(
         if isinstance(change.subject, CdnRule) and change.subject.key in keys:
             message = "not written: the origin records it needs could not be written"
             found[change.subject.key] = Problem(api.Reason.ORIGIN_NOT_READY, message)
+    if done.refusal is not None:
+        refusal = Problem(done.refusal.reason, done.refusal.message)
+        found.update({key: refusal for key in keys})
     for skipped in done.plan.skipped:
         subject = skipped.subject
         forbidden = skipped.reason.startswith("PolicyForbids")
