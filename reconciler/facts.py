@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from reconciler import api, ownership
 from reconciler.apply import ApplyReport
 from reconciler.cache import ProviderCache
+from reconciler.derive.annotations import adopts
 from reconciler.derive.desired import DesiredState, RouteOutcome, Settings, zone_of
 from reconciler.derive.ingress import object_key
 from reconciler.derive.routes import route_from_object
@@ -100,6 +101,10 @@ def _read(obj: Obj, routes: RouteSet, settings: Settings) -> RouteInput:
             route = route_from_object(obj)
         except InvalidObject as error:
             errors = error.errors
+    ingress = routes.sources.get(key)
+    if route is not None and ingress is not None:
+        asked = adopts((ingress.get("metadata") or {}).get("annotations") or {})
+        route = replace(route, adopt=route.adopt or asked)
     policy = route.deletion_policy if route else _raw_policy(obj)
     account = (route.shortname if route else None) or settings.default_shortname
     return RouteInput(
@@ -113,7 +118,7 @@ def _read(obj: Obj, routes: RouteSet, settings: Settings) -> RouteInput:
         shortnames=tuple(
             sorted({*shortnames_of(obj.get("status")), *([account] if account else [])})
         ),
-        ingress=routes.sources.get(key),
+        ingress=ingress,
     )
 
 

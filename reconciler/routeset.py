@@ -189,7 +189,4 @@ def defaulted(spec: Mapping[str, Any]) -> Obj:
     result.setdefault("deletionPolicy", "Delete")
     if isinstance(result.get("origin"), dict):
         result["origin"].setdefault("path", "/")
-    for rule in result.get("rules") or []:
-        if isinstance(rule, dict):
-            rule.setdefault("publishedProtocol", "http")
     return result

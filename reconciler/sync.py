@@ -267,4 +267,5 @@ def _plan(desired: DesiredState, actual: Actual, settings: PassSettings) -> Plan
         policy=settings.policy,
         holds=holds,
         complete=actual.complete,
+        adopting=desired.adopting,
     )
