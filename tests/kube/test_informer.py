@@ -31,6 +31,7 @@ def converged(informer: SharedInformer, core: Any) -> bool:
     return cached == server
 
 
+@pytest.mark.emulator_only("drives drops, faults and compaction through the emulator's harness")
 def test_informer_follows_writes_drops_and_compaction(
     informer: SharedInformer, core: Any, kube: KubeEmulator
 ) -> None:

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,8 @@ import pytest
 import yaml
 
 from reconciler.sandbox.kube import KubeEmulator
+
+from .conftest import install_crd
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = REPO / "crds" / "edgioroute.yaml"
@@ -89,34 +90,30 @@ def edgio_route(name: str, labels: dict[str, str] | None = None, **spec: Any) ->
 
 
 @pytest.fixture
-def kube() -> Iterator[KubeEmulator]:
-    with KubeEmulator() as server:
-        server.seed(yaml.safe_load(CRD_FILE.read_text()))
-        yield server
-
-
-@pytest.fixture
 def kubectl(kube: KubeEmulator, tmp_path: Path) -> Kubectl:
+    """kubectl on a server (emulated or real) with the EdgioRoute CRD installed."""
+    install_crd(kube, yaml.safe_load(CRD_FILE.read_text()))
     return Kubectl(kube, tmp_path)
 
 
-def test_apply_the_crd_and_the_seed_manifests(tmp_path: Path) -> None:
-    with KubeEmulator() as server:
-        kubectl = Kubectl(server, tmp_path)
-        assert "customresourcedefinition.apiextensions.k8s.io/edgioroutes.cdn.edgio.io created" in (
-            kubectl.ok("apply", "-f", str(CRD_FILE), "--validate=false")
-        )
-        out = kubectl.ok("apply", "-f", str(EXAMPLES), "--validate=false")
-        assert "ingress.networking.k8s.io/pywai-inline-ingress created" in out
-        assert "service/pywai-inline-service created" in out
-        names = kubectl.ok("get", "ingress,service,deployment", "-o", "name").split()
-        assert "ingress.networking.k8s.io/external-pywai-inline-ingress" in names
-        assert "service/pywai-inline-service" in names
-        assert "deployment.apps/pywai-inline-deployment" in names
-        assert "No resources found" in kubectl.run("get", "er").stderr
-        service = server.get("v1", "Service", "pywai-inline-service", "default")
-        assert service is not None
-        assert 30000 <= service["spec"]["ports"][0]["nodePort"] <= 32767
+def test_apply_the_crd_and_the_seed_manifests(kube: KubeEmulator, tmp_path: Path) -> None:
+    kubectl = Kubectl(kube, tmp_path)
+    assert "customresourcedefinition.apiextensions.k8s.io/edgioroutes.cdn.edgio.io created" in (
+        kubectl.ok("apply", "-f", str(CRD_FILE), "--validate=false")
+    )
+    # A real server serves the new kind once the CRD is Established, as a user waits for it.
+    kubectl.ok("wait", "--for=condition=Established", "crd/edgioroutes.cdn.edgio.io")
+    out = kubectl.ok("apply", "-f", str(EXAMPLES), "--validate=false")
+    assert "ingress.networking.k8s.io/pywai-inline-ingress created" in out
+    assert "service/pywai-inline-service created" in out
+    names = kubectl.ok("get", "ingress,service,deployment", "-o", "name").split()
+    assert "ingress.networking.k8s.io/external-pywai-inline-ingress" in names
+    assert "service/pywai-inline-service" in names
+    assert "deployment.apps/pywai-inline-deployment" in names
+    assert "No resources found" in kubectl.run("get", "er").stderr
+    service = kube.get("v1", "Service", "pywai-inline-service", "default")
+    assert service is not None
+    assert 30000 <= service["spec"]["ports"][0]["nodePort"] <= 32767
 
 
 def test_get_er_prints_the_crd_printer_columns(kubectl: Kubectl) -> None:

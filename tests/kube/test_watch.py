@@ -92,6 +92,7 @@ def test_timeout_seconds_ends_the_stream(core: Any) -> None:
     ]
 
 
+@pytest.mark.emulator_only("forces compaction via the harness; a real server compacts on a timer")
 def test_expired_version_raises_410(core: Any, kube: KubeEmulator) -> None:
     start = core.list_namespaced_config_map("default").metadata.resource_version
     core.create_namespaced_config_map("default", cm("a"))
@@ -104,6 +105,7 @@ def test_expired_version_raises_410(core: Any, kube: KubeEmulator) -> None:
     assert caught.value.status == 410
 
 
+@pytest.mark.emulator_only("forces compaction via the harness; a real server compacts on a timer")
 def test_expired_version_raises_410_after_the_clients_silent_retry(
     core: Any, kube: KubeEmulator
 ) -> None:
@@ -147,6 +149,7 @@ def test_single_object_watch(core: Any, recorders: list[Recorder], kube: KubeEmu
     assert len(names) == 1 and '"name": "mine"' in names[0]
 
 
+@pytest.mark.emulator_only("tests the harness's drop_streams()")
 def test_drop_streams_cuts_open_watches(core: Any, kube: KubeEmulator) -> None:
     recorder = Recorder(core.list_namespaced_config_map, "default", timeout_seconds=30)
     core.create_namespaced_config_map("default", cm("a"))
