@@ -9,21 +9,22 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .PHONY: test lint typecheck unit demo sandbox bench clean kube-binaries
 
-$(STAMP): pyproject.toml requirements/runtime.txt requirements/dev.txt requirements/reference.txt
+$(STAMP): pyproject.toml sandbox/pyproject.toml requirements/runtime.txt requirements/dev.txt requirements/reference.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -r requirements/dev.txt
 	$(PIP) install --no-deps -r requirements/reference.txt
 	$(PIP) install --no-deps -e .
+	$(PIP) install --no-deps --config-settings editable_mode=compat -e sandbox
 	touch $@
 
 venv: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check reconciler tests bench
-	$(BIN)/ruff format --check reconciler tests bench
+	$(BIN)/ruff check reconciler sandbox tests bench
+	$(BIN)/ruff format --check reconciler sandbox tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy reconciler
+	$(BIN)/mypy reconciler sandbox/edgio_sandbox
 
 # The real etcd and kube-apiserver the tests run beside the emulator: built once per machine
 # into ~/.cache/edgio-ingress/ (tools/kube/build.sh). With a Go toolchain the real tier
@@ -37,10 +38,10 @@ unit: $(STAMP) kube-binaries
 test: lint typecheck unit
 
 demo: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m reconciler.sandbox.demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m edgio_sandbox.demo
 
 sandbox: $(STAMP)
-	$(BIN)/edgio-ingress sandbox up --kubeconfig /tmp/edgio-ingress-sandbox.kubeconfig
+	$(BIN)/edgio-sandbox up --kubeconfig /tmp/edgio-ingress-sandbox.kubeconfig
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -7,7 +7,7 @@ controller's tests and the demo run on this server, so these numbers bound how l
 sandbox scenario can be.
 
 Tests run the emulator inside the test process, where client and server share one GIL;
-the demo runs it as its own process (``python -m reconciler.sandbox.kube``). Both are
+the demo runs it as its own process (``python -m edgio_sandbox.kube``). Both are
 measured.
 """
 
@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from edgio_sandbox.kube import KubeEmulator
 from kubernetes import client, watch
 
 from bench import Measurement, timed
-from reconciler.sandbox.kube import KubeEmulator
 
 PLAIN = "requests keep-alive"
 OFFICIAL = "kubernetes client"
@@ -100,7 +100,7 @@ def _server(url: str, where: str) -> Server:
 def _own_process() -> Iterator[str]:
     """The emulator as the demo runs it; its first stdout line is JSON with its URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler.sandbox.kube"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "edgio_sandbox.kube"], stdout=subprocess.PIPE, text=True
     )
     try:
         assert process.stdout is not None

@@ -7,7 +7,6 @@ import sys
 from collections.abc import Sequence
 
 from reconciler import __version__, derive_command
-from reconciler.sandbox import up
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,7 +18,6 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     derive_command.register(commands)
-    up.register(commands)
     return parser
 
 

@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 import requests
-
-from reconciler.sandbox.realkube import RealKube, binaries_present, default_binaries
+from edgio_sandbox.realkube import RealKube, binaries_present, default_binaries
 
 # What the sweep lists after each test: every kind a conformance test may create (the
 # emulator serves no others), by collection path. Custom resources are added per sweep
@@ -61,7 +60,7 @@ def real_kube_server() -> Iterator[RealKube]:
         if shutil.which("go") is None:
             _unavailable("no Go toolchain to build etcd and kube-apiserver")
         _unavailable(f"etcd and kube-apiserver not built in {default_binaries()}: `make test`")
-    with RealKube() as server:
+    with RealKube(anonymous_admin=True) as server:
         yield server
 
 
@@ -80,7 +79,12 @@ def real_kube(real_kube_server: RealKube, monkeypatch: pytest.MonkeyPatch) -> It
 
 
 def _items(session: requests.Session, url: str, path: str) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 30
     answer = session.get(url + path, timeout=10)
+    # 429 while a CRD's storage is set up or torn down: "try again later", as it says.
+    while answer.status_code == 429 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        answer = session.get(url + path, timeout=10)
     if answer.status_code == 404:
         return []
     answer.raise_for_status()

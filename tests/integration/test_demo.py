@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_demo_runs_the_seed_story_to_convergence() -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(
-        [sys.executable, "-m", "reconciler.sandbox.demo"],
+        [sys.executable, "-m", "edgio_sandbox.demo"],
         cwd=ROOT,
         env=env,
         capture_output=True,

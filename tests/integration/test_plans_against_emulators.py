@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from edgio_sandbox.edgio import EdgioEmulator
+from edgio_sandbox.vultr import VultrEmulator
 
 from reconciler import ownership
 from reconciler.apply import ApplyReport, apply_plan
@@ -25,8 +27,6 @@ from reconciler.model import Action, CdnRule, DnsRecord, OwnerMarker, Plan
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.transport import RetryPolicy
 from reconciler.providers.vultr import VultrDns
-from reconciler.sandbox.edgio import EdgioEmulator
-from reconciler.sandbox.vultr import VultrEmulator
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FAST = RetryPolicy(attempts=5, initial_wait=0.001, max_wait=0.01, max_retry_after=0.02)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from edgio_sandbox.edgio import EdgioEmulator
+from edgio_sandbox.vultr import VultrEmulator
 from prometheus_client import REGISTRY
 
 from reconciler.model import CdnRule, DnsRecord
@@ -10,8 +12,6 @@ from reconciler.providers.base import NotFound
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.transport import RetryPolicy
 from reconciler.providers.vultr import VultrDns
-from reconciler.sandbox.edgio import EdgioEmulator
-from reconciler.sandbox.vultr import VultrEmulator
 
 FAST = RetryPolicy(attempts=4, initial_wait=0.001, max_wait=0.01, max_retry_after=0.02)
 

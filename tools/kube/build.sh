@@ -18,7 +18,7 @@ if [[ "${1:-}" == "--dir" ]]; then
     exit 0
 fi
 
-fingerprint="$(cd "$here" && cat go.mod go.sum cmd/*/main.go build.sh | sha256sum | cut -d' ' -f1)"
+fingerprint="$(cd "$here" && cat go.mod go.sum cmd/*/main.go | sha256sum | cut -d' ' -f1)"
 if [[ -x "$dir/etcd" && -x "$dir/kube-apiserver" && "$(cat "$dir/.sources" 2>/dev/null)" == "$fingerprint" ]]; then
     echo "$dir"
     exit 0
@@ -48,6 +48,7 @@ start=$SECONDS
         -o "$tmp/" ./cmd/etcd ./cmd/kube-apiserver
 )
 echo "$fingerprint" >"$tmp/.sources"
+chmod 755 "$tmp"
 rm -rf "$dir"
 mv "$tmp" "$dir"
 trap - EXIT

@@ -1,1 +1,0 @@
-"""Local emulators for tests, benches and the demo; never imported by the controller layers."""

@@ -1,0 +1,137 @@
+"""`edgio-sandbox up`: run the local emulators until interrupted.
+
+Each emulator is started by a *starter* in :data:`STARTERS`; what it reports in
+:meth:`Running.info` joins one JSON object printed as the first line of stdout, so a
+script or test reads every URL and file it needs from that line, and what it reports in
+:meth:`Running.env` goes to `--env-file` as the variables the controller reads. Adding an
+emulator is adding a starter (and its flags in :func:`register`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from edgio_sandbox.edgio import EdgioEmulator
+from edgio_sandbox.httpbase import EmulatorServer
+from edgio_sandbox.kube import KubeEmulator
+from edgio_sandbox.vultr import VultrEmulator
+
+
+@dataclass
+class Running:
+    """A started emulator, what it tells the user about itself, and what to tidy after."""
+
+    server: EmulatorServer
+    info: Callable[[], dict[str, str]]
+    env: Callable[[], dict[str, str]]
+    scratch: Path | None = None  # a temporary directory of ours, removed on stop
+
+    def stop(self) -> None:
+        self.server.stop()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+Starter = Callable[[argparse.Namespace], Running]
+
+
+def start_kube(args: argparse.Namespace) -> Running:
+    kube = KubeEmulator(host=args.host, port=args.kube_port).start()
+    scratch = None
+    path = args.kubeconfig
+    if path is None:
+        scratch = Path(tempfile.mkdtemp(prefix="edgio-sandbox-"))
+        path = scratch / "kubeconfig"
+    kube.kubeconfig(path)
+    return Running(
+        kube,
+        lambda: {"kube": kube.url, "kubeconfig": str(path)},
+        lambda: {"KUBECONFIG": str(path)},
+        scratch,
+    )
+
+
+def start_vultr(args: argparse.Namespace) -> Running:
+    vultr = VultrEmulator(host=args.host, port=args.vultr_port, zones=(args.zone,)).start()
+    return Running(vultr, vultr.info, vultr.env)
+
+
+def start_edgio(args: argparse.Namespace) -> Running:
+    edgio = EdgioEmulator(host=args.host, port=args.edgio_port, shortnames=(args.shortname,))
+    edgio.start()
+    return Running(edgio, edgio.info, edgio.env)
+
+
+STARTERS: list[Starter] = [start_kube, start_vultr, start_edgio]
+
+
+def register(commands: Any) -> None:
+    """Add `up` to the `edgio-sandbox` command's subparsers."""
+    up = commands.add_parser("up", help="start the emulators; print their addresses as JSON")
+    up.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
+    up.add_argument("--kube-port", type=int, default=0, help="Kubernetes API port (0: any free)")
+    up.add_argument("--kubeconfig", type=Path, help="where to write the kubeconfig")
+    up.add_argument("--vultr-port", type=int, default=0, help="Vultr DNS API port (0: any free)")
+    up.add_argument("--edgio-port", type=int, default=0, help="Edgio Config API port (0: any free)")
+    up.add_argument("--zone", default="example.com", help="the DNS zone the Vultr emulator holds")
+    up.add_argument("--shortname", default="exampleco", help="the Edgio account the emulator holds")
+    up.add_argument(
+        "--env-file",
+        type=Path,
+        help="also write KEY=value lines (URLs and credentials) for the controller, mode 0600",
+    )
+    up.set_defaults(run=run)
+
+
+def write_env_file(path: Path, values: dict[str, str]) -> None:
+    """Credentials inside: readable by the owner only, from the first byte."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text("".join(f"{key}={value}\n" for key, value in sorted(values.items())))
+
+
+def run(args: argparse.Namespace, starters: list[Starter] | None = None) -> int:
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    running: list[Running] = []
+    try:
+        for starter in starters or STARTERS:
+            try:
+                running.append(starter(args))
+            except OSError as error:
+                print(
+                    f"error: cannot start the sandbox: {error.strerror or error}", file=sys.stderr
+                )
+                return 1
+        info: dict[str, str] = {}
+        env: dict[str, str] = {}
+        for emulator in running:
+            info.update(emulator.info())
+            env.update(emulator.env())
+        if args.env_file:
+            write_env_file(args.env_file, env)
+            info["env_file"] = str(args.env_file)
+        sys.stdout.write(json.dumps(info) + "\n")
+        sys.stdout.flush()
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        for emulator in reversed(running):
+            emulator.stop()
+    return 0
