@@ -129,6 +129,28 @@ def test_bad_printer_column_path_is_refused(api: Any) -> None:
     assert caught.value.status == 422
 
 
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"type": "object", "description": "Standard object metadata."},
+        {"type": "object", "properties": {"labels": {"type": "object"}}},
+    ],
+)
+def test_a_schema_for_metadata_beyond_its_type_is_refused(api: Any, metadata: Any) -> None:
+    """The server owns ObjectMeta: even a description of it makes the CRD invalid."""
+    crd = copy.deepcopy(WIDGET_CRD)
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["metadata"] = metadata
+    with pytest.raises(ApiException) as caught:
+        client.ApiextensionsV1Api(api).create_custom_resource_definition(crd)
+    assert caught.value.status == 422
+    message = json.loads(caught.value.body)["message"]
+    assert message == (
+        'CustomResourceDefinition.apiextensions.k8s.io "widgets.example.com" is invalid: '
+        "spec.validation.openAPIV3Schema.properties[metadata]: Forbidden: must not specify "
+        "anything other than name and generateName, but metadata is implicitly specified"
+    )
+
+
 def test_service_and_node_tables_show_what_kubectl_shows(core: Any, kube: KubeEmulator) -> None:
     core.create_namespaced_service(
         "default",
