@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes import client, watch
 
 from bench import Measurement, timed
+from edgio_sandbox.kube import KubeEmulator
 
 PLAIN = "requests keep-alive"
 OFFICIAL = "kubernetes client"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reconciler.model import Action, CdnRule, Change, DnsRecord, Plan
-from reconciler.ownership import TXT_PREFIX
+from reconciler.ownership import marked_name
 from reconciler.providers.base import CdnProvider, DnsProvider, ProviderError
 
 
@@ -33,8 +33,8 @@ class ApplyReport:
 def _origin_name(record: DnsRecord) -> str:
     """The origin hostname a record serves: A records directly, TXT markers by prefix."""
     name = record.name
-    if record.type == "TXT" and name.startswith(TXT_PREFIX):
-        name = name[len(TXT_PREFIX) :]
+    if record.type == "TXT":
+        name = marked_name(name) or name
     return f"{name}.{record.zone}" if name else record.zone
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
+from reconciler.api import CONTROLLER_NAME
 from reconciler.derive.ingress import (
-    CONTROLLER_NAME,
     class_controllers,
     derive_route,
     is_edgio_ingress,

@@ -34,8 +34,6 @@ from reconciler.model import (
     Skipped,
 )
 
-ORIGIN_RESOURCE = "origin"
-
 (
     _TXT_CLAIM,
     _A_SHRINK,
@@ -145,17 +143,18 @@ def _claims(actual: list[DnsRecord], owner: str) -> dict[NameKey, list[DnsRecord
     """Names we own: those with a TXT marker naming our owner id."""
     claims: dict[NameKey, list[DnsRecord]] = defaultdict(list)
     for record in actual:
-        if record.type != "TXT" or not record.name.startswith(ownership.TXT_PREFIX):
+        name = ownership.marked_name(record.name) if record.type == "TXT" else None
+        if name is None:
             continue
         marker = ownership.parse(record.data)
         if marker is not None and marker.owner == owner:
-            claims[(record.zone, record.name[len(ownership.TXT_PREFIX) :])].append(record)
+            claims[(record.zone, name)].append(record)
     return claims
 
 
 def _marker_record(key: NameKey, owner: str, ttl: int) -> DnsRecord:
     zone, name = key
-    text = ownership.render(OwnerMarker(owner, ORIGIN_RESOURCE))
+    text = ownership.render(OwnerMarker(owner, ownership.ORIGIN_RESOURCE))
     return DnsRecord(zone, ownership.txt_name(name), "TXT", text, ttl)
 
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
-PathType = str  # "Exact" | "Prefix" | "ImplementationSpecific"
-Protocol = str  # "http" | "https"
+PathType = Literal["Exact", "Prefix", "ImplementationSpecific"]
+PATH_TYPES: tuple[PathType, ...] = get_args(PathType)
+# Not `Protocol`: that name is typing's, and the provider seams use it.
+WebProtocol = Literal["http", "https"]
+WEB_PROTOCOLS: tuple[WebProtocol, ...] = get_args(WebProtocol)
 
 
 class DeletionPolicy(enum.StrEnum):
@@ -59,7 +63,7 @@ class RouteRule:
     path: str
     path_type: PathType
     backend: BackendRef
-    published_protocol: Protocol = "http"
+    published_protocol: WebProtocol = "http"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +83,7 @@ class Route:
     rules: tuple[RouteRule, ...]
     shortname: str | None = None
     origin_hostname: str | None = None
-    origin_protocol: Protocol | None = None
+    origin_protocol: WebProtocol | None = None
     origin_path: str = "/"
     options: tuple[CdnOption, ...] = ()
     deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
@@ -120,8 +124,8 @@ class CdnRule:
     source_host: str
     source_port: int | None
     source_path: str = "/"
-    published_protocol: Protocol = "http"
-    source_protocol: Protocol = "http"
+    published_protocol: WebProtocol = "http"
+    source_protocol: WebProtocol = "http"
     options: tuple[CdnOption, ...] = ()
     owner: OwnerMarker | None = None
     id: str | None = field(default=None, compare=False)

@@ -17,6 +17,9 @@ HERITAGE = "edgio-ingress"
 OWNER_HEADER = "X-Edgio-Ingress-Owner"
 MARKER_OPTION = "req_send_header"
 TXT_PREFIX = "a-"
+# The marker resource of the TXT beside an origin name: the A record set is shared by
+# every route that uses that origin, so it belongs to no single route.
+ORIGIN_RESOURCE = "origin"
 
 
 def render(marker: OwnerMarker) -> str:
@@ -53,6 +56,13 @@ def txt_name(name: str) -> str:
     marker never shares a name with a CNAME someone else may own.
     """
     return TXT_PREFIX + name
+
+
+def marked_name(txt_record_name: str) -> str | None:
+    """The inverse of :func:`txt_name`: the name a TXT record would mark, or None."""
+    if not txt_record_name.startswith(TXT_PREFIX):
+        return None
+    return txt_record_name[len(TXT_PREFIX) :]
 
 
 def marker_option(marker: OwnerMarker) -> CdnOption:

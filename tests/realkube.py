@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from edgio_sandbox.realkube import RealKube, binaries_present, default_binaries
 
 # What the sweep lists after each test: every kind a conformance test may create (the

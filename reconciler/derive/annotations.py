@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from reconciler import api
 from reconciler.derive import fields
 from reconciler.errors import FieldError
-from reconciler.model import DeletionPolicy
+from reconciler.model import WEB_PROTOCOLS, DeletionPolicy
 
-PREFIX = "cdn.edgio.io/"
+PREFIX = api.ANNOTATION_PREFIX
 SHORTNAME = PREFIX + "shortname"
 ORIGIN_HOSTNAME = PREFIX + "origin-hostname"
 ORIGIN_PROTOCOL = PREFIX + "origin-protocol"
@@ -40,9 +41,7 @@ def _described(problem_of: Callable[[str], str | None]) -> Check:
 
 def _one_of(*allowed: str) -> Check:
     def check(value: str) -> str | None:
-        return (
-            None if value in allowed else f"unsupported value {value!r}: use {' or '.join(allowed)}"
-        )
+        return fields.choice_problem(value, allowed)
 
     return check
 
@@ -60,7 +59,7 @@ _SCALARS: tuple[tuple[str, tuple[str, ...], Check, Callable[[str], str]], ...] =
         _described(fields.origin_problem),
         fields.normalise_host,
     ),
-    (ORIGIN_PROTOCOL, ("origin", "protocol"), _one_of(*fields.PROTOCOLS), _same),
+    (ORIGIN_PROTOCOL, ("origin", "protocol"), _one_of(*WEB_PROTOCOLS), _same),
     (ORIGIN_PATH, ("origin", "path"), _described(fields.path_problem), _same),
     (DELETION_POLICY, ("deletionPolicy",), _one_of(*(p.value for p in DeletionPolicy)), _same),
 )

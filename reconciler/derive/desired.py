@@ -16,7 +16,16 @@ from typing import Any
 from reconciler import ownership
 from reconciler.derive import fields
 from reconciler.errors import FieldError
-from reconciler.model import BackendRef, CdnRule, DnsRecord, Holds, OwnerMarker, Route, RouteRule
+from reconciler.model import (
+    BackendRef,
+    CdnRule,
+    DnsRecord,
+    Holds,
+    OwnerMarker,
+    Route,
+    RouteRule,
+    WebProtocol,
+)
 
 ServiceIndex = Mapping[tuple[str, str], Mapping[str, Any]]  # (namespace, name) -> Service
 
@@ -29,7 +38,7 @@ class Settings:
     zones: tuple[str, ...]
     default_shortname: str | None = None
     default_origin_hostname: str | None = None
-    default_origin_protocol: str = "http"
+    default_origin_protocol: WebProtocol = "http"
     ttl: int = 60
     node_address_type: str = "ExternalIP"
     node_selector: tuple[tuple[str, str], ...] = ()

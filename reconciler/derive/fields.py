@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from reconciler.errors import FieldError
@@ -21,8 +22,17 @@ _SHORTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _EDGIO_HOST = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)\.s\.llnwi\.net$")
 _OPTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
-PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
-PROTOCOLS = ("http", "https")
+
+def alternatives(allowed: Sequence[str]) -> str:
+    """`a, b or c`: how every message lists the values a field takes."""
+    return " or ".join(filter(None, (", ".join(allowed[:-1]), allowed[-1])))
+
+
+def choice_problem(value: object, allowed: Sequence[str]) -> str | None:
+    """The one wording for a bad value of every enum-valued field, spec or annotation."""
+    if value in allowed:
+        return None
+    return f"unsupported value {value!r}: use {alternatives(allowed)}"
 
 
 def normalise_host(host: str) -> str:

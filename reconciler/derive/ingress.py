@@ -11,17 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler import api
 from reconciler.derive import fields
 from reconciler.derive.annotations import SHORTNAME, field_of, parse_annotations
 from reconciler.errors import FieldError, InvalidObject
-
-API_VERSION = "cdn.edgio.io/v1alpha1"
-KIND = "EdgioRoute"
-CONTROLLER_NAME = "cdn.edgio.io/ingress-controller"
-SELECT_LABEL = "cdn"
-SELECT_VALUE = "edgio"
-LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
-DERIVED_LABEL = "cdn.edgio.io/derived-from"
+from reconciler.model import PATH_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +42,13 @@ def class_controllers(ingress_classes: Iterable[Mapping[str, Any]]) -> dict[str,
 def is_edgio_ingress(
     ingress: Mapping[str, Any],
     controllers: Mapping[str, str],
-    controller_name: str = CONTROLLER_NAME,
+    controller_name: str = api.CONTROLLER_NAME,
 ) -> bool:
     """Label `cdn: edgio`, an IngressClass run by us, or the legacy class annotation."""
     metadata = ingress.get("metadata") or {}
-    if (metadata.get("labels") or {}).get(SELECT_LABEL) == SELECT_VALUE:
+    if (metadata.get("labels") or {}).get(api.SELECT_LABEL) == api.SELECT_VALUE:
         return True
-    if (metadata.get("annotations") or {}).get(LEGACY_CLASS_ANNOTATION) == SELECT_VALUE:
+    if (metadata.get("annotations") or {}).get(api.LEGACY_CLASS_ANNOTATION) == api.SELECT_VALUE:
         return True
     class_name = (ingress.get("spec") or {}).get("ingressClassName")
     return isinstance(class_name, str) and controllers.get(class_name) == controller_name
@@ -159,13 +153,11 @@ def _rule(
 ) -> dict[str, Any] | None:
     found = len(errors)
     path_type = ingress_path.get("pathType")
-    if path_type not in fields.PATH_TYPES:
-        message = "must be set" if path_type is None else f"unsupported value {path_type!r}"
-        errors.append(
-            FieldError(
-                f"{where}.pathType", f"{message}: use Exact, Prefix or ImplementationSpecific"
-            )
-        )
+    if path_type is None:
+        message = f"must be set: use {fields.alternatives(PATH_TYPES)}"
+        errors.append(FieldError(f"{where}.pathType", message))
+    elif problem := fields.choice_problem(path_type, PATH_TYPES):
+        errors.append(FieldError(f"{where}.pathType", problem))
     path = ingress_path.get("path") or ("" if path_type == "Exact" else "/")
     problem = fields.path_problem(path)
     if problem:
@@ -233,7 +225,7 @@ def _manifest(ingress: Mapping[str, Any], route_spec: dict[str, Any]) -> dict[st
     route_metadata: dict[str, Any] = {
         "name": metadata.get("name"),
         "namespace": metadata.get("namespace") or "default",
-        "labels": {DERIVED_LABEL: "ingress"},
+        "labels": {api.DERIVED_LABEL: api.DERIVED_FROM_INGRESS},
     }
     if metadata.get("uid"):
         route_metadata["ownerReferences"] = [
@@ -245,4 +237,9 @@ def _manifest(ingress: Mapping[str, Any], route_spec: dict[str, Any]) -> dict[st
                 "controller": True,
             }
         ]
-    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": route_metadata, "spec": route_spec}
+    return {
+        "apiVersion": api.API_VERSION,
+        "kind": api.KIND,
+        "metadata": route_metadata,
+        "spec": route_spec,
+    }

@@ -8,12 +8,23 @@ relies on is checked again here with the same rules as for Ingresses.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
+from reconciler import api
 from reconciler.derive import fields
-from reconciler.derive.ingress import KIND, object_key
+from reconciler.derive.ingress import object_key
 from reconciler.errors import FieldError, InvalidObject
-from reconciler.model import BackendRef, CdnOption, DeletionPolicy, Route, RouteRule
+from reconciler.model import (
+    PATH_TYPES,
+    WEB_PROTOCOLS,
+    BackendRef,
+    CdnOption,
+    DeletionPolicy,
+    PathType,
+    Route,
+    RouteRule,
+    WebProtocol,
+)
 
 
 def route_from_object(obj: Mapping[str, Any]) -> Route:
@@ -28,8 +39,8 @@ def route_from_object(obj: Mapping[str, Any]) -> Route:
     if hostname is not None and (problem := fields.origin_problem(str(hostname))):
         errors.append(FieldError("spec.origin.hostname", problem))
     protocol = origin.get("protocol")
-    if protocol is not None and protocol not in fields.PROTOCOLS:
-        errors.append(FieldError("spec.origin.protocol", f"unsupported value {protocol!r}"))
+    if protocol is not None and (problem := fields.choice_problem(protocol, WEB_PROTOCOLS)):
+        errors.append(FieldError("spec.origin.protocol", problem))
     origin_path = origin.get("path") or "/"
     if problem := fields.path_problem(origin_path):
         errors.append(FieldError("spec.origin.path", problem))
@@ -38,11 +49,11 @@ def route_from_object(obj: Mapping[str, Any]) -> Route:
         options, option_errors = fields.parse_options(raw, "spec.cdn.options")
         errors.extend(option_errors)
     policy = spec.get("deletionPolicy") or DeletionPolicy.DELETE.value
-    if policy not in {p.value for p in DeletionPolicy}:
-        errors.append(FieldError("spec.deletionPolicy", f"unsupported value {policy!r}"))
+    if problem := fields.choice_problem(policy, [p.value for p in DeletionPolicy]):
+        errors.append(FieldError("spec.deletionPolicy", problem))
     rules = _rules(spec.get("rules"), errors)
     if errors:
-        raise InvalidObject(KIND, object_key(obj), errors)
+        raise InvalidObject(api.KIND, object_key(obj), errors)
     return Route(
         namespace=metadata.get("namespace") or "default",
         name=metadata.get("name", ""),
@@ -84,11 +95,11 @@ def _rule(item: Mapping[str, Any], where: str, errors: list[FieldError]) -> Rout
     if problem := fields.path_problem(path):
         errors.append(FieldError(f"{where}.path", problem))
     path_type = item.get("pathType")
-    if path_type not in fields.PATH_TYPES:
-        errors.append(FieldError(f"{where}.pathType", f"unsupported value {path_type!r}"))
+    if problem := fields.choice_problem(path_type, PATH_TYPES):
+        errors.append(FieldError(f"{where}.pathType", problem))
     protocol = item.get("publishedProtocol") or "http"
-    if protocol not in fields.PROTOCOLS:
-        errors.append(FieldError(f"{where}.publishedProtocol", f"unsupported value {protocol!r}"))
+    if problem := fields.choice_problem(protocol, WEB_PROTOCOLS):
+        errors.append(FieldError(f"{where}.publishedProtocol", problem))
     service = ((item.get("backend") or {}).get("service")) or {}
     port = service.get("port") or {}
     port_ref: str | int | None = port.get("name") or port.get("number")
@@ -99,7 +110,7 @@ def _rule(item: Mapping[str, Any], where: str, errors: list[FieldError]) -> Rout
     return RouteRule(
         host=host,
         path=path,
-        path_type=str(path_type),
+        path_type=cast(PathType, path_type),
         backend=BackendRef(str(service["name"]), port_ref),
-        published_protocol=protocol,
+        published_protocol=cast(WebProtocol, protocol),
     )

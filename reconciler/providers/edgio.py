@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import requests
 
 from reconciler import ownership
-from reconciler.model import CdnOption, CdnRule
+from reconciler.model import WEB_PROTOCOLS, CdnOption, CdnRule, WebProtocol
 from reconciler.providers.base import NotFound, ProviderError
 from reconciler.providers.signing import LlnwAuth
 from reconciler.providers.transport import HttpTransport, RetryPolicy, json_or_none, raw_message
@@ -219,6 +219,13 @@ def _rule(operation: str, response: requests.Response) -> CdnRule:
     return _to_rule(operation, _json(operation, response))
 
 
+def _protocol(value: Any) -> WebProtocol:
+    """Edgio speaks http and https only; anything else is a rule we cannot read."""
+    if value not in WEB_PROTOCOLS:
+        raise ValueError(f"protocol {value!r}")
+    return cast(WebProtocol, value)
+
+
 def _to_rule(operation: str, instance: Any) -> CdnRule:
     """A delivery instance as a CdnRule, our marker split out of its options."""
     try:
@@ -233,8 +240,8 @@ def _to_rule(operation: str, instance: Any) -> CdnRule:
             source_host=str(body["sourceHostname"]),
             source_port=_port(protocol_set.get("sourcePort")),
             source_path=normal_path(str(body.get("sourceUrlPath") or "")),
-            published_protocol=str(protocol_set["publishedProtocol"]),
-            source_protocol=str(protocol_set["sourceProtocol"]),
+            published_protocol=_protocol(protocol_set["publishedProtocol"]),
+            source_protocol=_protocol(protocol_set["sourceProtocol"]),
             options=options,
             owner=owner,
             id=str(instance["uuid"]),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-CRD_PATH = Path(__file__).resolve().parents[2] / "crds" / "edgioroute.yaml"
+from reconciler import api
+from tests.support import CRD_FILE as CRD_PATH
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +31,27 @@ def walk(node: dict[str, Any], path: str = "") -> list[tuple[str, dict[str, Any]
     return found
 
 
-def test_identity(crd: dict[str, Any]) -> None:
+def test_identity_agrees_with_api(crd: dict[str, Any]) -> None:
     spec = crd["spec"]
     assert crd["apiVersion"] == "apiextensions.k8s.io/v1"
-    assert crd["metadata"]["name"] == "edgioroutes.cdn.edgio.io"
-    assert spec["group"] == "cdn.edgio.io"
+    assert crd["metadata"]["name"] == f"{api.PLURAL}.{api.GROUP}"
+    assert spec["group"] == api.GROUP
     assert spec["scope"] == "Namespaced"
-    assert spec["names"]["kind"] == "EdgioRoute"
-    assert "er" in spec["names"]["shortNames"]
+    assert spec["names"]["kind"] == api.KIND
+    assert spec["names"]["plural"] == api.PLURAL
+    assert spec["names"]["singular"] == api.SINGULAR
+    assert spec["names"]["shortNames"] == [api.SHORT_NAME]
     (version,) = spec["versions"]
-    assert version["name"] == "v1alpha1" and version["served"] and version["storage"]
+    assert version["name"] == api.VERSION and version["served"] and version["storage"]
     assert version["subresources"] == {"status": {}}
+
+
+def test_descriptions_name_the_real_label_and_conditions(schema: dict[str, Any]) -> None:
+    assert f"{api.DERIVED_LABEL}: {api.DERIVED_FROM_INGRESS}" in " ".join(
+        schema["description"].split()
+    )
+    conditions = dict(walk(schema))["status.conditions"]["description"]
+    assert all(kind.value in conditions for kind in api.ConditionType)
 
 
 def test_schema_is_structural(schema: dict[str, Any]) -> None:

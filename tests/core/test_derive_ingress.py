@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.api import CONTROLLER_NAME
 from reconciler.derive.fields import published_path
 from reconciler.derive.ingress import (
-    CONTROLLER_NAME,
     class_controllers,
     derive_route,
     is_edgio_ingress,

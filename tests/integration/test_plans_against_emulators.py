@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.vultr import VultrEmulator
-
 from reconciler import ownership
 from reconciler.apply import ApplyReport, apply_plan
 from reconciler.derive.desired import DesiredState, Settings, desired_state

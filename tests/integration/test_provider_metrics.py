@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from edgio_sandbox.edgio import EdgioEmulator
-from edgio_sandbox.vultr import VultrEmulator
 from prometheus_client import REGISTRY
 
+from edgio_sandbox.edgio import EdgioEmulator
+from edgio_sandbox.vultr import VultrEmulator
 from reconciler.model import CdnRule, DnsRecord
 from reconciler.providers.base import NotFound
 from reconciler.providers.edgio import EdgioCdn

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 import requests
-from edgio_sandbox.edgio import EdgioEmulator
 
+from edgio_sandbox.edgio import EdgioEmulator
 from reconciler.model import CdnOption, CdnRule, OwnerMarker
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.signing import LlnwAuth

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from edgio_sandbox.edgio import EdgioEmulator
 
+from edgio_sandbox.edgio import EdgioEmulator
 from reconciler.model import CdnOption
 from reconciler.providers.base import AuthFailed, Conflict, NotFound, ValidationFailed
 from reconciler.providers.edgio import EdgioCdn

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from edgio_sandbox.edgio import EdgioEmulator
 
+from edgio_sandbox.edgio import EdgioEmulator
 from reconciler.providers.base import (
     AuthFailed,
     Conflict,

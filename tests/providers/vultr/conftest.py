@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 import vultr_python_client
-from edgio_sandbox.vultr import VultrEmulator
 from vultr_python_client.apis.tags.dns_api import DnsApi
 
+from edgio_sandbox.vultr import VultrEmulator
 from reconciler.providers.vultr import VultrDns
 from tests.support import FAST
 

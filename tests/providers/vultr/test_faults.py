@@ -9,8 +9,8 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from edgio_sandbox.vultr import VultrEmulator
 
+from edgio_sandbox.vultr import VultrEmulator
 from reconciler.model import DnsRecord
 from reconciler.providers.base import (
     AuthFailed,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from edgio_sandbox.vultr import VultrEmulator
 
+from edgio_sandbox.vultr import VultrEmulator
 from reconciler import ownership
 from reconciler.model import DnsRecord, OwnerMarker
 from reconciler.providers.base import DnsProvider, ValidationFailed

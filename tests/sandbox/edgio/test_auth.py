@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 import requests
+
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.httpbase import Request
-
 from reconciler.providers.base import AuthFailed
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.signing import (

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 import requests
-from edgio_sandbox.edgio import EdgioEmulator
 
+from edgio_sandbox.edgio import EdgioEmulator
 from reconciler.providers.edgio import EdgioCdn
 from tests.providers.edgio.conftest import SHORTNAME, instance_body, make_rule
 

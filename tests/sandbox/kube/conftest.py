@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import pytest
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes import client
 
+from edgio_sandbox.kube import KubeEmulator
 from tests.realkube import real_kube, real_kube_server  # noqa: F401 (fixtures)
 from tests.support import eventually
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 import requests
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes import client
 from kubernetes.client import ApiException
+
+from edgio_sandbox.kube import KubeEmulator
 
 
 def service(name: str, kind: str = "NodePort", **port: Any) -> dict[str, Any]:

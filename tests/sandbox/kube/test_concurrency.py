@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes import client
+
+from edgio_sandbox.kube import KubeEmulator
 
 from .watching import Recorder
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 import requests
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes import client
 from kubernetes.client import ApiException
+
+from edgio_sandbox.kube import KubeEmulator
 
 from .conftest import GROUP, PLURAL, VERSION, WIDGET_CRD, widget
 

@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes import client
 from kubernetes.client import ApiException
+
+from edgio_sandbox.kube import KubeEmulator
 
 from .conftest import GROUP, PLURAL, VERSION, WIDGET_CRD, widget
 from .watching import Recorder

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes.client import ApiException
+
+from edgio_sandbox.kube import KubeEmulator
 
 pytestmark = pytest.mark.emulator_only("fault injection is the emulator's harness")
 

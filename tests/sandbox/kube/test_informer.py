@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes.informer.informer import ERROR, SharedInformer
 
+from edgio_sandbox.kube import KubeEmulator
 from tests.support import eventually
 
 

@@ -19,14 +19,14 @@ from typing import Any
 
 import pytest
 import yaml
-from edgio_sandbox.kube import KubeEmulator
 
+from edgio_sandbox.kube import KubeEmulator
+from reconciler.api import API_VERSION
 from tests.support import CRD_FILE, EXAMPLES
 
 from .conftest import install_crd
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
-API_VERSION = "cdn.edgio.io/v1alpha1"
 DEADLINE = 20.0
 
 

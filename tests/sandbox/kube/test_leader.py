@@ -6,11 +6,11 @@ import threading
 from typing import Any
 
 import pytest
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes import client
 from kubernetes.leaderelection import electionconfig, leaderelection
 from kubernetes.leaderelection.resourcelock.leaselock import LeaseLock
 
+from edgio_sandbox.kube import KubeEmulator
 from tests.support import eventually
 
 

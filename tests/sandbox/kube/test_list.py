@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes.client import ApiException
+
+from edgio_sandbox.kube import KubeEmulator
 
 from .conftest import GROUP, PLURAL, VERSION, widget
 

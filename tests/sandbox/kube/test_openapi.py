@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 import yaml
+
 from edgio_sandbox.kube import KubeEmulator
 
 from .conftest import widget

@@ -6,6 +6,9 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from edgio_sandbox.kube.patch import (
     PatchError,
     apply_patch,
@@ -14,8 +17,6 @@ from edgio_sandbox.kube.patch import (
     merge_patch,
     strategic_merge_patch,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
 keys = st.text(alphabet="abc~/", min_size=1, max_size=3)

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 import requests
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes import client
+
+from edgio_sandbox.kube import KubeEmulator
 
 
 @pytest.mark.parametrize("path", ["/version", "/version/"])

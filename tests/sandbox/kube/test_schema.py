@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from edgio_sandbox.kube.schema import apply_defaults, prune, validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from edgio_sandbox.kube.schema import apply_defaults, prune, validate
 
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

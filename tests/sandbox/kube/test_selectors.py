@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from edgio_sandbox.kube.selectors import (
     SelectorError,
     parse_field_selector,
     parse_label_selector,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from edgio_sandbox.kube.table import (
     JsonPathError,
     default_columns,

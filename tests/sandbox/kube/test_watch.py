@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import requests
-from edgio_sandbox.kube import KubeEmulator
 from kubernetes import client, watch
 from kubernetes.client import ApiException
 
+from edgio_sandbox.kube import KubeEmulator
 from tests.support import eventually
 
 from .watching import Recorder

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 import vultr_python_client
-from edgio_sandbox.vultr import VultrEmulator
 from vultr_python_client.apis.tags.dns_api import DnsApi
 
+from edgio_sandbox.vultr import VultrEmulator
 from tests.providers.vultr.conftest import ZONE, official_api
 
 T = 5  # seconds; the official client has no timeout unless given one

@@ -1,0 +1,80 @@
+"""The EdgioRoute resource's names and vocabulary, in one place.
+
+Everything a user or another program can see of the controller in the cluster is named
+here: the API group and kind, the labels, annotations and finalizer we write, and the
+condition types and reasons of a route's status and Events. `crds/edgioroute.yaml` and
+the chart must agree with these names; tests check that they do.
+"""
+
+from __future__ import annotations
+
+import enum
+
+GROUP = "cdn.edgio.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "EdgioRoute"
+PLURAL = "edgioroutes"
+SINGULAR = "edgioroute"
+SHORT_NAME = "er"
+
+# IngressClass.spec.controller of classes whose Ingresses are ours.
+CONTROLLER_NAME = f"{GROUP}/ingress-controller"
+# The seed's marker: an Ingress labelled `cdn: edgio` is ours whatever its class.
+SELECT_LABEL = "cdn"
+SELECT_VALUE = "edgio"
+LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
+
+# On an EdgioRoute derived from an Ingress: `cdn.edgio.io/derived-from: ingress`.
+DERIVED_LABEL = f"{GROUP}/derived-from"
+DERIVED_FROM_INGRESS = "ingress"
+
+ANNOTATION_PREFIX = f"{GROUP}/"
+# Removes the finalizer of a route whose account or zone cannot be reached any more.
+FORCE_DELETE_ANNOTATION = f"{ANNOTATION_PREFIX}force-delete"
+FINALIZER = f"{GROUP}/cleanup"
+
+
+class ConditionType(enum.StrEnum):
+    """The conditions of an EdgioRoute's status, in `metav1.Condition` form."""
+
+    READY = "Ready"
+    DNS_READY = "DnsReady"
+    CDN_READY = "CdnReady"
+    BACKEND_READY = "BackendReady"
+    CONFLICT = "Conflict"
+
+
+class Reason(enum.StrEnum):
+    """Condition and Event reasons: CamelCase, stable, documented in the README."""
+
+    # all is well
+    PUBLISHED = "Published"
+    RESOLVED = "Resolved"
+    NO_CONFLICT = "NoConflict"
+    BACKENDS_FOUND = "BackendsFound"
+    # the route itself
+    INVALID_SPEC = "InvalidSpec"
+    NAME_TAKEN = "NameTaken"
+    # backends
+    BACKEND_NOT_FOUND = "BackendNotFound"
+    BACKEND_PORT_NOT_FOUND = "BackendPortNotFound"
+    BACKEND_NOT_NODE_PORT = "BackendNotNodePort"
+    # claims and origins
+    CONFLICT = "Conflict"
+    ORIGIN_NOT_READY = "OriginNotReady"
+    ORIGIN_FOREIGN = "OriginForeign"
+    NO_ELIGIBLE_NODES = "NoEligibleNodes"
+    FOREIGN_RULE = "ForeignRule"
+    FOREIGN_RECORD = "ForeignRecord"
+    # providers
+    PROVIDER_AUTH_FAILED = "ProviderAuthFailed"
+    PROVIDER_UNAVAILABLE = "ProviderUnavailable"
+    PROVIDER_REJECTED = "ProviderRejected"
+    PROVIDER_THROTTLED = "ProviderThrottled"
+    PUBLISHING = "Publishing"
+    # plans
+    POLICY_FORBIDS = "PolicyForbids"
+    MASS_DELETE_REFUSED = "MassDeleteRefused"
+    DELETING = "Deleting"
