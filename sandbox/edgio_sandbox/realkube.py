@@ -48,7 +48,7 @@ Objs = list[Obj]
 #: The release `tools/kube/go.mod` pins; the cache directory is named after it.
 KUBE_VERSION = "1.34.4"
 
-SERVICE_CIDR = "10.0.0.0/24"
+SERVICE_CIDR = "10.96.0.0/12"  # the kubeadm default, which the emulator allocates from too
 NODE_PORT_RANGE = "30000-32767"
 
 
@@ -277,7 +277,7 @@ class RealKube:
             "-out", "serving.csr",
         )  # fmt: skip
         (workdir / "serving.ext").write_text(
-            "subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes.default.svc\n"
+            "subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes.default.svc\n"
             "extendedKeyUsage=serverAuth\n"
         )
         openssl(

@@ -149,3 +149,5 @@ def _ingress(kind: Kind, obj: Obj, old: Obj | None) -> None:
                 )
     if causes:
         invalid(kind, obj["metadata"]["name"], causes)
+    if old is None:
+        obj["status"] = {"loadBalancer": {}}
