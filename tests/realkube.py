@@ -55,12 +55,17 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def real_kube_server() -> Iterator[RealKube]:
+def require_binaries() -> None:
+    """Skip (loudly) or fail, as the tier must, when etcd and kube-apiserver are missing."""
     if not binaries_present():
         if shutil.which("go") is None:
             _unavailable("no Go toolchain to build etcd and kube-apiserver")
         _unavailable(f"etcd and kube-apiserver not built in {default_binaries()}: `make test`")
+
+
+@pytest.fixture(scope="session")
+def real_kube_server() -> Iterator[RealKube]:
+    require_binaries()
     with RealKube(anonymous_admin=True) as server:
         yield server
 

@@ -27,6 +27,7 @@ or empties a deleted namespace.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import shutil
@@ -161,14 +162,20 @@ class RealKube:
     # --- harness API -------------------------------------------------------------------
 
     def kubeconfig(self, path: str | Path) -> Path:
-        """Write a kubeconfig for `kubectl` and the client: our CA, the admin token."""
+        """Write a kubeconfig for `kubectl` and the client: our CA (inline, so the file
+        stands alone), the admin token."""
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
                 {
                     "name": "realkube",
-                    "cluster": {"server": self.url, "certificate-authority": str(self.ca_file)},
+                    "cluster": {
+                        "server": self.url,
+                        "certificate-authority-data": base64.b64encode(
+                            self.ca_file.read_bytes()
+                        ).decode(),
+                    },
                 }
             ],
             "users": [{"name": "admin", "user": {"token": self.token}}],
