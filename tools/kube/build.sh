@@ -34,8 +34,18 @@ if ! command -v go >/dev/null 2>&1; then
     exit 0
 fi
 
+mkdir -p "$(dirname "$dir")"
+# One build at a time per machine (two clones may run `make test` at once); whoever waited
+# finds the binaries there.
+exec 9>"$dir.lock"
+flock 9
+if [[ -x "$dir/etcd" && -x "$dir/kube-apiserver" && "$(cat "$dir/.sources" 2>/dev/null)" == "$fingerprint" ]]; then
+    echo "$dir"
+    exit 0
+fi
+
 echo "building etcd and kube-apiserver $version into $dir (first time only; minutes)" >&2
-tmp="$(mktemp -d "${dir}.tmp.XXXXXX" 2>/dev/null || { mkdir -p "$(dirname "$dir")"; mktemp -d "${dir}.tmp.XXXXXX"; })"
+tmp="$(mktemp -d "${dir}.tmp.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 pkg=k8s.io/component-base/version
 start=$SECONDS
