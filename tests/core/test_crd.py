@@ -86,6 +86,22 @@ def test_known_values_are_constrained(schema: dict[str, Any]) -> None:
 
 
 def test_printer_columns(crd: dict[str, Any]) -> None:
+    """`kubectl get er` shows the first set; `-o wide` adds the priority-1 columns."""
     (version,) = crd["spec"]["versions"]
-    names = [column["name"] for column in version["additionalPrinterColumns"]]
+    columns = version["additionalPrinterColumns"]
+    names = [column["name"] for column in columns if not column.get("priority")]
     assert names == ["Ready", "Hosts", "Origin", "Age"]
+    wide = [column["name"] for column in columns if column.get("priority") == 1]
+    assert wide == ["Shortname", "Rules", "Reason"]
+
+
+def test_cel_rules_say_what_a_structural_schema_cannot(schema: dict[str, Any]) -> None:
+    nodes = dict(walk(schema))
+    (port_rule,) = nodes["spec.rules[].backend.service.port"]["x-kubernetes-validations"]
+    assert port_rule["rule"] == "has(self.name) != has(self.number)"
+    (unique_rule,) = nodes["spec.rules"]["x-kubernetes-validations"]
+    assert "o.host == r.host && o.path == r.path" in unique_rule["rule"]
+    # The API server estimates a rule's cost from the bounds: a quadratic rule over the
+    # rules needs both the list and the strings it compares bounded.
+    assert nodes["spec.rules"]["maxItems"] <= 200
+    assert nodes["spec.rules[].host"]["maxLength"] and nodes["spec.rules[].path"]["maxLength"]

@@ -36,6 +36,12 @@ class Admission:
             ("", "Namespace"): _namespace,
             ("networking.k8s.io", "Ingress"): _ingress,
             ("apiextensions.k8s.io", "CustomResourceDefinition"): admit_crd,
+            ("rbac.authorization.k8s.io", "Role"): _role,
+            ("rbac.authorization.k8s.io", "ClusterRole"): _role,
+            ("rbac.authorization.k8s.io", "RoleBinding"): _binding,
+            ("rbac.authorization.k8s.io", "ClusterRoleBinding"): _binding,
+            ("batch", "CronJob"): _cronjob,
+            ("policy", "PodDisruptionBudget"): _pod_disruption_budget,
         }
 
     def admit(self, kind: Kind, obj: Obj, old: Obj | None) -> None:
@@ -151,3 +157,122 @@ def _ingress(kind: Kind, obj: Obj, old: Obj | None) -> None:
         invalid(kind, obj["metadata"]["name"], causes)
     if old is None:
         obj["status"] = {"loadBalancer": {}}
+
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+CONCURRENCY_POLICIES = ("Allow", "Forbid", "Replace")
+
+
+def _role(kind: Kind, obj: Obj, old: Obj | None) -> None:
+    causes: list[tuple[str, str]] = []
+    for r, rule in enumerate(obj.get("rules") or []):
+        where = f"rules[{r}]"
+        if not rule.get("verbs"):
+            causes.append(
+                (f"{where}.verbs", "Required value: verbs must contain at least one value")
+            )
+        if rule.get("nonResourceURLs"):
+            if kind.namespaced:
+                causes.append(
+                    (
+                        f"{where}.nonResourceURLs",
+                        "Invalid value: namespaced rules cannot apply to non-resource URLs",
+                    )
+                )
+        elif not rule.get("resources"):
+            causes.append(
+                (
+                    f"{where}.resources",
+                    "Required value: resource rules must supply at least one resource",
+                )
+            )
+        elif "apiGroups" not in rule:
+            causes.append(
+                (
+                    f"{where}.apiGroups",
+                    "Required value: resource rules must supply at least one api group",
+                )
+            )
+    if causes:
+        invalid(kind, obj["metadata"]["name"], causes)
+
+
+def _binding(kind: Kind, obj: Obj, old: Obj | None) -> None:
+    ref = obj.get("roleRef") or {}
+    allowed = ("Role", "ClusterRole") if kind.namespaced else ("ClusterRole",)
+    causes: list[tuple[str, str]] = []
+    if ref.get("apiGroup") != RBAC_GROUP:
+        causes.append(
+            (
+                "roleRef.apiGroup",
+                f'Unsupported value: "{ref.get("apiGroup", "")}": supported values: "{RBAC_GROUP}"',
+            )
+        )
+    if ref.get("kind") not in allowed:
+        supported = ", ".join(f'"{name}"' for name in allowed)
+        causes.append(
+            (
+                "roleRef.kind",
+                f'Unsupported value: "{ref.get("kind", "")}": supported values: {supported}',
+            )
+        )
+    if not ref.get("name"):
+        causes.append(("roleRef.name", "Required value"))
+    for s, subject in enumerate(obj.get("subjects") or []):
+        if (
+            subject.get("kind") == "ServiceAccount"
+            and not subject.get("namespace")
+            and not kind.namespaced
+        ):
+            causes.append((f"subjects[{s}].namespace", "Required value"))
+    if old is not None and (old.get("roleRef") or {}) != ref:
+        causes.append(("roleRef", "Invalid value: cannot change roleRef"))
+    if causes:
+        invalid(kind, obj["metadata"]["name"], causes)
+
+
+def _cronjob(kind: Kind, obj: Obj, old: Obj | None) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    causes: list[tuple[str, str]] = []
+    if not spec.get("schedule"):
+        causes.append(("spec.schedule", "Required value"))
+    elif len(str(spec["schedule"]).split()) != 5 and not str(spec["schedule"]).startswith("@"):
+        causes.append(
+            ("spec.schedule", f'Invalid value: "{spec["schedule"]}": expected exactly 5 fields')
+        )
+    if spec["concurrencyPolicy"] not in CONCURRENCY_POLICIES:
+        causes.append(
+            ("spec.concurrencyPolicy", f'Unsupported value: "{spec["concurrencyPolicy"]}"')
+        )
+    template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+    if not (template.get("spec") or {}).get("containers"):
+        causes.append(("spec.jobTemplate.spec.template.spec.containers", "Required value"))
+    if (template.get("spec") or {}).get("restartPolicy") not in ("Never", "OnFailure"):
+        causes.append(
+            (
+                "spec.jobTemplate.spec.template.spec.restartPolicy",
+                'Unsupported value: supported values: "OnFailure", "Never"',
+            )
+        )
+    if causes:
+        invalid(kind, obj["metadata"]["name"], causes)
+    if old is None:
+        obj["status"] = {}
+
+
+def _pod_disruption_budget(kind: Kind, obj: Obj, old: Obj | None) -> None:
+    spec = obj.get("spec") or {}
+    if "minAvailable" in spec and "maxUnavailable" in spec:
+        message = "Invalid value: minAvailable and maxUnavailable cannot be both set"
+        invalid(kind, obj["metadata"]["name"], [("spec", message)])
+    if old is None:
+        obj["status"] = {
+            "currentHealthy": 0,
+            "desiredHealthy": 0,
+            "disruptionsAllowed": 0,
+            "expectedPods": 0,
+        }
