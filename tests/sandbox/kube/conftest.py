@@ -152,7 +152,7 @@ def await_established(extensions: Any, name: str) -> None:
         conditions = (found.status and found.status.conditions) or []
         return any(c.type == "Established" and c.status == "True" for c in conditions)
 
-    eventually(established)
+    eventually(established, timeout=60)  # seconds on a loaded machine
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client import ApiException
 
+from edgio_sandbox.kube import KubeEmulator
 from tests.support import CRD_FILE
 
 from .conftest import install_crd_with
@@ -104,8 +105,13 @@ REFUSED: list[tuple[str, Callable[[Route], None], str]] = [
     ("rules required", put("rules", DELETE), "spec.rules: Required value"),
     ("rules minItems", put("rules", []), "spec.rules: Invalid value: 0"),
     (
+        "the same host and path twice",
+        lambda spec: spec.update(rules=spec["rules"] * 2),
+        'spec.rules[1]: Duplicate value: {"host":"shop.example.com","path":"/"}',
+    ),
+    (
         "rules maxItems",
-        lambda spec: spec.update(rules=spec["rules"] * 201),
+        lambda spec: spec.update(rules=[dict(rule(spec), path=f"/{n}") for n in range(201)]),
         "spec.rules: Too many: 201",
     ),
     ("rule host required", put("rules.0.host", DELETE), "spec.rules[0].host: Required value"),
@@ -179,6 +185,23 @@ REFUSED: list[tuple[str, Callable[[Route], None], str]] = [
 ]
 
 
+# The CRD's CEL rules (x-kubernetes-validations): (change, the server's message).
+CEL_REFUSED: list[tuple[str, Callable[[Route], None], str]] = [
+    (
+        "a port with a name and a number",
+        put(f"{SERVICE}.port", {"name": "http", "number": 80}),
+        'spec.rules[0].backend.service.port: Invalid value: "object": exactly one of name and'
+        " number must be set",
+    ),
+    (
+        "a port with neither",
+        put(f"{SERVICE}.port", {}),
+        'spec.rules[0].backend.service.port: Invalid value: "object": exactly one of name and'
+        " number must be set",
+    ),
+]
+
+
 @pytest.fixture
 def routes(api: Any) -> Any:
     install_crd_with(api, yaml.safe_load(CRD_FILE.read_text()))
@@ -224,6 +247,36 @@ def test_each_constraint_refuses_with_the_servers_message(
     assert (code, reason) == (422, "Invalid")
     assert message.startswith('EdgioRoute.cdn.edgio.io "shop" is invalid: ')
     assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [case[1:] for case in CEL_REFUSED],
+    ids=[case[0] for case in CEL_REFUSED],
+)
+def test_each_cel_rule_refuses_with_its_message(
+    routes: Any,
+    kube: Any,
+    request: pytest.FixtureRequest,
+    change: Callable[[Route], None],
+    expected: str,
+) -> None:
+    if isinstance(kube, KubeEmulator):
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason="the emulator does not evaluate CEL rules")
+        )
+    code, reason, message = refusal(routes, edit(change))
+    assert (code, reason) == (422, "Invalid")
+    assert expected in message
+
+
+def test_distinct_rules_and_one_port_reference_pass_the_cel_rules(routes: Any) -> None:
+    body = route()
+    second = copy.deepcopy(rule(body["spec"]))
+    second["path"] = "/other"
+    second["backend"]["service"]["port"] = {"name": "http"}
+    body["spec"]["rules"].append(second)
+    assert len(create(routes, body)["spec"]["rules"]) == 2
 
 
 def test_every_problem_is_reported_at_once(routes: Any) -> None:
