@@ -189,7 +189,7 @@ def test_deleting_a_crd_deletes_its_objects(widgets: Any, api: Any) -> None:
             return error.status == 404
         return False
 
-    eventually(crd_gone)
+    eventually(crd_gone, timeout=60)
     with pytest.raises(ApiException) as caught:
         widgets.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL)
     assert caught.value.status == 404

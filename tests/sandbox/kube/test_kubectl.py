@@ -256,7 +256,9 @@ def test_an_invalid_route_is_refused_naming_the_field(kubectl: Kubectl) -> None:
 
 def test_explain_describes_the_spec(kubectl: Kubectl) -> None:
     # A real server publishes a new CRD's OpenAPI a moment after it is Established.
-    explained = eventually(lambda: kubectl.run("explain", "edgioroute.spec").returncode == 0)
+    explained = eventually(
+        lambda: kubectl.run("explain", "edgioroute.spec").returncode == 0, timeout=60
+    )
     assert explained
     out = kubectl.ok("explain", "edgioroute.spec")
     assert "KIND:       EdgioRoute" in out
