@@ -12,7 +12,10 @@ Rules every plan keeps (each is a property test):
 - what is held (broken input decides it) is neither updated nor deleted, nor is the
   origin name a held rule uses;
 - the same inputs in any order give the same plan, and applying a plan to the actual
-  state gives a state whose next plan is empty.
+  state gives a state whose next plan is empty;
+- an object listed twice (same provider id) is one object: a copy is never deleted as
+  a duplicate of itself, and when a listing was incomplete (it saw the collection change
+  while paging, or two copies of one id differ) nothing is deleted at all.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from reconciler import ownership
 from reconciler.model import (
@@ -53,6 +57,7 @@ _ALLOWED = {
 
 NameKey = tuple[str, str]  # (zone, relative name)
 NO_HOLDS = Holds()
+Listed = TypeVar("Listed", DnsRecord, CdnRule)
 
 
 @dataclass
@@ -60,12 +65,27 @@ class _Builder:
     """Collects changes with their phase, filtering them through the policy."""
 
     policy: Policy
+    complete: bool = True  # False: a listing may be missing objects, so nothing is deleted
     staged: list[tuple[int, Change]] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
+    @property
+    def allowed(self) -> set[Action]:
+        return _ALLOWED[self.policy] - (set() if self.complete else {Action.DELETE})
+
     def add(self, phase: int, change: Change) -> None:
-        if change.action in _ALLOWED[self.policy]:
+        if change.action in self.allowed:
             self.staged.append((phase, change))
+            return
+        if change.action in _ALLOWED[self.policy]:
+            self.skipped.append(
+                Skipped(
+                    change.subject,
+                    "ListingIncomplete",
+                    "the provider's listing changed while it was read, so nothing is "
+                    "deleted in this pass",
+                )
+            )
             return
         self.skipped.append(
             Skipped(
@@ -90,17 +110,44 @@ def plan(
     owner: str,
     policy: Policy = Policy.SYNC,
     holds: Holds = NO_HOLDS,
+    complete: bool | None = None,
 ) -> Plan:
     """Everything to write so that the providers hold the desired state.
 
     What `holds` names is left as it is, and so is every origin name a held rule uses.
+    `complete=False` says a listing may be missing objects: the plan then deletes
+    nothing. By default it is read from the listings themselves (a provider's
+    ``Listing`` has a `complete` flag; a plain list counts as complete).
     """
-    builder = _Builder(policy)
-    actual_records = list(actual_records)
-    kept = _plan_cdn(builder, set(desired_rules), list(actual_rules), owner, holds)
+    if complete is None:
+        complete = all(
+            getattr(listed, "complete", True) for listed in (actual_records, actual_rules)
+        )
+    actual_records, records_agree = _once_per_id(actual_records)
+    actual_rules, rules_agree = _once_per_id(actual_rules)
+    builder = _Builder(policy, complete=complete and records_agree and rules_agree)
+    kept = _plan_cdn(builder, set(desired_rules), actual_rules, owner, holds)
     in_use = {(record.zone, record.name) for record in actual_records if record.fqdn in kept}
     _plan_dns(builder, set(desired_records), actual_records, owner, holds.names, in_use)
     return builder.plan()
+
+
+def _once_per_id(listed: Iterable[Listed]) -> tuple[list[Listed], bool]:
+    """Each provider object once (the first copy of an id), and whether the copies of
+    every id agreed. A listing that repeats an object must not make the planner delete
+    "the duplicate", which is the only real object."""
+    first: dict[str, Listed] = {}
+    unique: list[Listed] = []
+    agree = True
+    for item in listed:
+        if item.id is None:
+            unique.append(item)
+        elif item.id not in first:
+            first[item.id] = item
+            unique.append(item)
+        else:
+            agree = agree and first[item.id] == item
+    return unique, agree
 
 
 def _sort_key(subject: DnsRecord | CdnRule) -> tuple[str, ...]:
@@ -242,6 +289,17 @@ def _retime(builder: _Builder, want: list[DnsRecord], present: list[DnsRecord]) 
                     f"PolicyForbids{verb.capitalize()}",
                     f"changing the TTL of {record.fqdn} needs a {verb} (Vultr keeps one TTL "
                     f"per record set), which policy {builder.policy.value} does not allow",
+                )
+            )
+        return
+    if not needed <= builder.allowed:
+        for record in want:
+            builder.skipped.append(
+                Skipped(
+                    record,
+                    "ListingIncomplete",
+                    f"changing the TTL of {record.fqdn} needs a delete, and this pass deletes "
+                    "nothing: the provider's listing changed while it was read",
                 )
             )
         return

@@ -16,8 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 CRD_FILE = REPO / "crds" / "edgioroute.yaml"
 EXAMPLES = REPO / "examples"
 
-# Real backoff shape, millisecond waits: the emulators answer in microseconds, and a
-# Retry-After larger than this is capped so a 429 test does not wait out real seconds.
+# Real backoff shape, millisecond waits: the emulators answer in microseconds. A
+# Retry-After longer than max_retry_after fails the call at once as Throttled, so a test
+# that wants one honoured sets its own policy (see tests/providers/test_transport.py).
 FAST = RetryPolicy(attempts=8, initial_wait=0.001, max_wait=0.01, max_retry_after=0.05)
 
 

@@ -4,14 +4,22 @@ Our own small client rather than llnw-sdk-python: we need typed errors, pacing, 
 that never duplicate a rule, and a mapping to :class:`CdnRule` with the ownership marker
 carried as an option. Every call is HMAC-signed by :class:`LlnwAuth`.
 
-A rule is one service instance with one protocol set; a listed instance with two sets
-is read through its first one.
+A rule is one service instance with one protocol set. An instance may hold two (a
+portal edit can add one in front of ours): our marker is looked for in every set, and
+the rule is read through the set that carries it (else the first). An instance that
+cannot be read at all (no protocol set, a port that is not a number, a `null` option)
+is skipped as foreign and reported in the listing's `unreadable`; it never fails the
+listing.
+
+Listing pages by number (`size`, `page`), which shifts when a rule is created or deleted
+between two fetches; a repeated uuid, or a `total` (when the server gives one) that
+moves or is not reached, marks the walk as changed, and it is taken once more.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -19,17 +27,30 @@ import requests
 
 from reconciler import ownership
 from reconciler.model import WEB_PROTOCOLS, CdnOption, CdnRule, WebProtocol
-from reconciler.providers.base import NotFound, ProviderError
+from reconciler.providers.base import (
+    Conflict,
+    Listing,
+    NotFound,
+    OutcomeUnknown,
+    ServerError,
+    Unreadable,
+)
 from reconciler.providers.signing import LlnwAuth
-from reconciler.providers.transport import HttpTransport, RetryPolicy, json_or_none, raw_message
+from reconciler.providers.transport import (
+    Budget,
+    HttpTransport,
+    RetryPolicy,
+    Walk,
+    fingerprint,
+    json_or_none,
+    raw_message,
+)
 
 PROVIDER = "edgio"
 DEFAULT_BASE_URL = "https://apis.llnw.com/config-api/v1"
 INSTANCES = "svcinst/delivery"
 PAGE_SIZE = 100
 DEFAULT_POLICY = RetryPolicy()
-
-Call = Callable[..., requests.Response]
 
 
 def server_message(response: requests.Response) -> str:
@@ -78,83 +99,128 @@ class EdgioCdn:
             policy=policy,
             timeout=timeout,
             auth=LlnwAuth(user, shared_key_hex),
+            credential_id=fingerprint(PROVIDER, user, shared_key_hex),
+            secrets=(shared_key_hex,),
             message=server_message,
         )
 
     def __repr__(self) -> str:
         return f"EdgioCdn(user={self.user!r}, base_url={self._transport.base_url!r})"
 
-    def list_rules(self, shortname: str) -> list[CdnRule]:
-        """Every rule of the account, paged until a short page (there is no total)."""
-        rules: list[CdnRule] = []
-        page = 1
-        while True:
-            response = self._transport.request(
+    def list_rules(self, shortname: str) -> Listing[CdnRule]:
+        """Every rule of the account (foreign ones included), each uuid once.
+
+        A walk that sees the collection change is taken once more; if that one moves
+        too, the listing has ``complete=False`` and the pass must not delete. Instances
+        that cannot be read are skipped and listed in ``unreadable``.
+        """
+        budget = self._transport.budget()
+        walk = self._walk(shortname, budget)
+        if walk.changed:
+            walk = self._walk(shortname, budget)
+        return walk.listing()
+
+    def _walk(self, shortname: str, budget: Budget) -> Walk[CdnRule]:
+        """Pages until one brings nothing new, or until the total when one is given: a
+        short page proves nothing, since a server may cap the page size."""
+        walk: Walk[CdnRule] = Walk(lambda rule: rule.id)
+        total: int | None = None
+        for number in itertools.count(1):
+            results, page_total = self._transport.fetch(
                 "list_rules",
                 "GET",
                 f"{INSTANCES}/shortname/{_segment(shortname)}",
-                params={"size": PAGE_SIZE, "page": page},
+                _list_results,
+                params={"size": PAGE_SIZE, "page": number},
+                budget=budget,
             )
-            batch = _rules("list_rules", response)
-            rules.extend(batch)
-            if len(batch) < PAGE_SIZE:
-                return rules
-            page += 1
+            if number == 1:
+                total = page_total
+            elif page_total != total:
+                walk.changed = True
+            new = walk.add_page(_read_rule(instance) for instance in results)
+            if not new or (total is not None and walk.count >= total):
+                break
+        walk.check_total(total)
+        return walk
 
     def get_rule(self, uuid: str) -> CdnRule:
-        response = self._transport.request("get_rule", "GET", f"{INSTANCES}/{_segment(uuid)}")
-        return _rule("get_rule", response)
+        payload = self._transport.request_json("get_rule", "GET", f"{INSTANCES}/{_segment(uuid)}")
+        return _rule("get_rule", payload)
 
     def find_rule(self, shortname: str, host: str, path: str) -> CdnRule | None:
         """The rule publishing `host` + `path` (the natural key), if any."""
-        return self._find(shortname, host, path, self._transport.request)
+        return self._find(shortname, host, path, self._transport.budget())
 
     def create_rule(self, rule: CdnRule) -> CdnRule:
-        """POST once; on a retry, first look for the rule, since a POST whose answer was
-        lost may have been applied, and a second POST would duplicate or conflict. Only a
-        rule with our marker counts as ours: anyone else's gets the server's 409."""
+        """POST the rule. Retried only after answers that prove nothing was written (429,
+        408, no connection); after one that may hide a write it raises
+        :class:`OutcomeUnknown` rather than post again.
+
+        A 409 whose holder carries our exact marker (a create of ours that landed after
+        the listing, or a rule the listing missed while pages shifted) is that rule: it
+        is brought to `rule` and returned. Anyone else's, or an unmarked one, stays a
+        Conflict: a rule is never adopted without our marker."""
         data = _encode(self._payload(rule))
-        for attempt in self._transport.retrying():
-            with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    existing = self._find(
-                        rule.shortname, rule.published_host, rule.published_path, self._send
-                    )
-                    if existing is not None and existing.owner == rule.owner:
-                        return existing
-                response = self._send("create_rule", "POST", INSTANCES, data=data)
-                return _rule("create_rule", response)
-        raise AssertionError("unreachable: tenacity reraises the last error")
+        budget = self._transport.budget()
+        try:
+            payload = self._transport.create("create_rule", INSTANCES, data, budget=budget)
+        except Conflict:
+            existing = self._find(rule.shortname, rule.published_host, rule.published_path, budget)
+            if existing is None or rule.owner is None or existing.owner != rule.owner:
+                raise
+            return existing if existing == rule else self._update(existing, rule, budget)
+        read = _read_rule(payload)
+        if isinstance(read, Unreadable):
+            raise OutcomeUnknown(ServerError(PROVIDER, "create_rule", read.problem))
+        return read
 
     def update_rule(self, current: CdnRule, desired: CdnRule) -> CdnRule:
         """PUT is a full replace; the body is the Go SDK's `{uuid, body, accounts}`."""
+        return self._update(current, desired, self._transport.budget())
+
+    def _update(self, current: CdnRule, desired: CdnRule, budget: Budget) -> CdnRule:
         uuid = _id(current, "update")
         data = _encode({"uuid": uuid, **self._payload(desired)})
-        response = self._transport.request(
-            "update_rule", "PUT", f"{INSTANCES}/{_segment(uuid)}", data=data
+        payload = self._transport.request_json(
+            "update_rule", "PUT", f"{INSTANCES}/{_segment(uuid)}", data=data, budget=budget
         )
-        return _rule("update_rule", response)
+        return _rule("update_rule", payload)
 
     def delete_rule(self, rule: CdnRule) -> None:
-        """Already gone (404) is success: that is what a retried delete finds."""
+        """Already gone counts as done: a 410, or a 404 while the account's rules can be
+        listed. A 404 because the account or the API path is wrong is an error."""
         uuid = _id(rule, "delete")
+        budget = self._transport.budget()
         try:
-            self._transport.request("delete_rule", "DELETE", f"{INSTANCES}/{_segment(uuid)}")
-        except NotFound:
-            return
+            self._transport.request(
+                "delete_rule", "DELETE", f"{INSTANCES}/{_segment(uuid)}", budget=budget
+            )
+        except NotFound as error:
+            if error.status == 410:
+                return
+            self._transport.request(
+                "delete_rule",
+                "GET",
+                f"{INSTANCES}/shortname/{_segment(rule.shortname)}",
+                params={"size": 1, "page": 1},
+                budget=budget,
+            )
 
-    def _send(self, operation: str, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return self._transport.send(operation, method, path, **kwargs)
-
-    def _find(self, shortname: str, host: str, path: str, call: Call) -> CdnRule | None:
+    def _find(self, shortname: str, host: str, path: str, budget: Budget) -> CdnRule | None:
         path = normal_path(path)
-        response = call(
+        results, _ = self._transport.fetch(
             "find_rule",
             "GET",
             f"{INSTANCES}/shortname/{_segment(shortname)}/searchAuto",
+            _find_results,
             params={"body.publishedHostname": host, "body.publishedUrlPath": path},
+            budget=budget,
         )
-        for rule in _rules("find_rule", response):
+        for instance in results:
+            rule = _read_rule(instance)
+            if isinstance(rule, Unreadable):
+                continue
             if rule.published_host.lower() == host.lower() and rule.published_path == path:
                 return rule
         return None
@@ -198,74 +264,113 @@ def _encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def _json(operation: str, response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise ProviderError(
-            PROVIDER, operation, "answer is not JSON", response.status_code
-        ) from None
-
-
-def _rules(operation: str, response: requests.Response) -> list[CdnRule]:
-    payload = _json(operation, response)
+def _results(operation: str, payload: Any) -> tuple[list[Any], int | None]:
+    """The `results` of a list or search answer, and its `total` when it has one."""
     results = payload.get("results") if isinstance(payload, dict) else None
     if not isinstance(results, list):
-        raise ProviderError(PROVIDER, operation, "answer has no 'results' list")
-    return [_to_rule(operation, instance) for instance in results]
+        raise ServerError(PROVIDER, operation, "unexpected response: no 'results' list")
+    total = payload.get("total")
+    return results, total if isinstance(total, int) and not isinstance(total, bool) else None
 
 
-def _rule(operation: str, response: requests.Response) -> CdnRule:
-    return _to_rule(operation, _json(operation, response))
+def _list_results(payload: Any) -> tuple[list[Any], int | None]:
+    return _results("list_rules", payload)
 
 
-def _protocol(value: Any) -> WebProtocol:
+def _find_results(payload: Any) -> tuple[list[Any], int | None]:
+    return _results("find_rule", payload)
+
+
+def _rule(operation: str, payload: Any) -> CdnRule:
+    read = _read_rule(payload)
+    if isinstance(read, Unreadable):
+        raise ServerError(PROVIDER, operation, f"unexpected response: {read.problem}")
+    return read
+
+
+def _read_rule(instance: Any) -> CdnRule | Unreadable:
+    """A delivery instance as a CdnRule, or what was wrong with it."""
+    try:
+        return _to_rule(instance)
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as error:
+        uuid = instance.get("uuid") if isinstance(instance, dict) else None
+        detail = f"{type(error).__name__} {error}"[:120]
+        return Unreadable(
+            PROVIDER,
+            uuid if isinstance(uuid, str) else None,
+            f"malformed delivery instance ({detail})",
+        )
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} is not a string")
+    return value
+
+
+def _protocol(value: Any, name: str) -> WebProtocol:
     """Edgio speaks http and https only; anything else is a rule we cannot read."""
     if value not in WEB_PROTOCOLS:
-        raise ValueError(f"protocol {value!r}")
+        raise ValueError(f"{name} is not http or https")
     return cast(WebProtocol, value)
 
 
-def _to_rule(operation: str, instance: Any) -> CdnRule:
-    """A delivery instance as a CdnRule, our marker split out of its options."""
-    try:
-        body = instance["body"]
-        protocol_set = body["protocolSets"][0]
-        options = tuple(_to_option(o) for o in protocol_set.get("options") or ())
-        owner, options = ownership.split_marker(options)
-        return CdnRule(
-            shortname=str(instance.get("shortname") or instance["accounts"][0]["shortname"]),
-            published_host=str(body["publishedHostname"]),
-            published_path=normal_path(str(body.get("publishedUrlPath") or "")),
-            source_host=str(body["sourceHostname"]),
-            source_port=_port(protocol_set.get("sourcePort")),
-            source_path=normal_path(str(body.get("sourceUrlPath") or "")),
-            published_protocol=_protocol(protocol_set["publishedProtocol"]),
-            source_protocol=_protocol(protocol_set["sourceProtocol"]),
-            options=options,
-            owner=owner,
-            id=str(instance["uuid"]),
-            state=(instance.get("status") or {}).get("state"),
-            version=(instance.get("revision") or {}).get("versionNumber"),
-        )
-    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as error:
-        detail = f"{type(error).__name__} {error}"[:120]
-        raise ProviderError(
-            PROVIDER, operation, f"malformed delivery instance ({detail})"
-        ) from None
+def _to_rule(instance: Any) -> CdnRule:
+    """A delivery instance as a CdnRule, our marker split out of its options. The rule
+    is read through the protocol set that carries our marker, else through the first."""
+    body = instance["body"]
+    sets = body["protocolSets"]
+    if not isinstance(sets, list) or not sets:
+        raise ValueError("no protocol sets")
+    read = [(ownership.split_marker(_options(item)), item) for item in sets]
+    (owner, options), protocol_set = next(
+        (entry for entry in read if entry[0][0] is not None), read[0]
+    )
+    status, revision = instance.get("status"), instance.get("revision")
+    state = status.get("state") if isinstance(status, dict) else None
+    version = revision.get("versionNumber") if isinstance(revision, dict) else None
+    return CdnRule(
+        shortname=_text(
+            instance.get("shortname") or instance["accounts"][0]["shortname"], "shortname"
+        ),
+        published_host=_text(body["publishedHostname"], "publishedHostname"),
+        published_path=normal_path(_text(body.get("publishedUrlPath") or "", "publishedUrlPath")),
+        source_host=_text(body["sourceHostname"], "sourceHostname"),
+        source_port=_port(protocol_set.get("sourcePort")),
+        source_path=normal_path(_text(body.get("sourceUrlPath") or "", "sourceUrlPath")),
+        published_protocol=_protocol(protocol_set["publishedProtocol"], "publishedProtocol"),
+        source_protocol=_protocol(protocol_set["sourceProtocol"], "sourceProtocol"),
+        options=options,
+        owner=owner,
+        id=_text(instance["uuid"], "uuid"),
+        state=state if isinstance(state, str) else None,
+        version=version if isinstance(version, int) and not isinstance(version, bool) else None,
+    )
+
+
+def _options(protocol_set: Any) -> tuple[CdnOption, ...]:
+    return tuple(_to_option(o) for o in protocol_set.get("options") or ())
 
 
 def _to_option(option: Any) -> CdnOption:
-    """Parameters keep their JSON types: Edgio declares each argument Int or String."""
-    parameters = tuple(
-        p if isinstance(p, int | str) else str(p) for p in option.get("parameters") or ()
-    )
-    return CdnOption(str(option["name"]), parameters)
+    """Parameters keep their JSON types: Edgio declares each argument Int or String.
+    Anything else (a `null`, a float, a boolean) cannot be written back as it was read,
+    so the rule is unreadable rather than quietly changed (a null is not "None")."""
+    parameters = option.get("parameters") or ()
+    if not isinstance(parameters, list | tuple):
+        raise TypeError("option parameters are not a list")
+    for parameter in parameters:
+        if isinstance(parameter, bool) or not isinstance(parameter, int | str):
+            raise ValueError(f"option parameter {parameter!r} is neither a string nor an integer")
+    return CdnOption(_text(option["name"], "option name"), tuple(parameters))
 
 
 def _port(value: Any) -> int | None:
+    """A port as an integer; a JSON number with an integral value (8080.0) is one."""
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"sourcePort {value!r} is not an integer")
     return value

@@ -6,29 +6,36 @@ workaround just to send its key (see the README, "Why our own clients").
 
 What Vultr makes us care about, from docs/vultr-dns-api.md:
 - listing has no filters, so a pass lists the whole zone, 500 records a page, following
-  opaque ``meta.links.next`` cursors until they are ``""``;
+  opaque ``meta.links.next`` cursors until they are ``""``, the page is empty or
+  ``meta.total`` records are in hand; whether cursors stay stable while records change
+  is not documented, so a listing that sees the zone change is taken again once (see
+  :meth:`VultrDns.list_records`);
 - TXT data goes out wrapped in double quotes and comes back wrapped; the model holds it
   bare, so one pair is added on the way out and stripped on the way in;
 - a POST is not idempotent: when its answer is lost the record may exist anyway, so a
-  retried create first looks for it instead of making a duplicate;
-- more than 30 requests/s per IP draws 429s, so every call is paced by a token bucket.
+  create is never posted again after such an answer (:class:`OutcomeUnknown`);
+- more than 30 requests/s per IP draws 429s, so every call is paced by a token bucket
+  shared by every client of the same endpoint and key.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from reconciler.model import DnsRecord
-from reconciler.providers.base import NotFound, ServerError
+from reconciler.providers.base import Listing, NotFound, OutcomeUnknown, ServerError, Unreadable
 from reconciler.providers.transport import (
+    Budget,
     HttpTransport,
-    MessageReader,
     RetryPolicy,
+    Walk,
+    fingerprint,
     json_or_none,
     raw_message,
 )
@@ -53,9 +60,6 @@ class _BearerToken(requests.auth.AuthBase):
     def __repr__(self) -> str:
         return "_BearerToken(<redacted>)"
 
-    def redact(self, text: str) -> str:
-        return text.replace(self._api_key, "<redacted>")
-
 
 def _check_api_key(api_key: str) -> str:
     """Keys often come from Secret files with a trailing newline; anything else odd is
@@ -66,16 +70,13 @@ def _check_api_key(api_key: str) -> str:
     return key
 
 
-def _error_reader(token: _BearerToken) -> MessageReader:
-    """Vultr explains a refusal in ``{"error": ...}``; fall back to the raw text."""
-
-    def read(response: requests.Response) -> str:
-        payload = json_or_none(response)
-        if isinstance(payload, dict) and isinstance(payload.get("error"), str):
-            return token.redact(payload["error"])
-        return token.redact(raw_message(response))
-
-    return read
+def _error_message(response: requests.Response) -> str:
+    """Vultr explains a refusal in ``{"error": ...}``; fall back to the raw text. (The
+    transport cuts anything that looks like the key out of either.)"""
+    payload = json_or_none(response)
+    if isinstance(payload, dict) and isinstance(payload.get("error"), str):
+        return str(payload["error"])[:300]
+    return raw_message(response)
 
 
 def _check_writable(record: DnsRecord, operation: str) -> None:
@@ -108,52 +109,68 @@ def _require_id(record: DnsRecord, operation: str) -> str:
     return record.id
 
 
-def _body(response: requests.Response, operation: str) -> dict[str, Any]:
-    payload = json_or_none(response)
-    if not isinstance(payload, dict):
-        raise _unexpected(operation, response, "the body is not a JSON object")
-    return payload
-
-
-def _unexpected(operation: str, response: requests.Response, detail: str) -> ServerError:
-    return ServerError(PROVIDER, operation, f"unexpected response: {detail}", response.status_code)
+def _unexpected(operation: str, detail: str) -> ServerError:
+    return ServerError(PROVIDER, operation, f"unexpected response: {detail}")
 
 
 def _parse_record(zone: str, item: object) -> DnsRecord:
     if not isinstance(item, dict):
         raise TypeError("record is not an object")
-    type_ = str(item["type"])
-    data = str(item["data"])
+    type_, data, ttl = item["type"], item["data"], item["ttl"]
+    if not isinstance(type_, str) or not isinstance(data, str):
+        raise TypeError("type and data must be strings")
+    if isinstance(ttl, bool) or not isinstance(ttl, int):
+        raise TypeError(f"ttl {ttl!r} is not an integer")
+    if not isinstance(item["id"], str) or not item["id"] or not isinstance(item["name"], str):
+        raise TypeError("id and name must be strings")
     return DnsRecord(
         zone=zone,
-        name=str(item["name"]),
+        name=item["name"],
         type=type_,
         data=_unquote(data) if type_ == "TXT" else data,
-        ttl=int(item["ttl"]),
-        id=str(item["id"]),
+        ttl=ttl,
+        id=item["id"],
     )
 
 
-def _records(
-    zone: str, items: object, operation: str, response: requests.Response
-) -> list[DnsRecord]:
+def _read_record(zone: str, item: object) -> DnsRecord | Unreadable:
+    """A listed record, or what was wrong with it: one odd record must not fail a pass."""
     try:
-        if not isinstance(items, list):
-            raise TypeError("records is not a list")
-        return [_parse_record(zone, item) for item in items]
+        return _parse_record(zone, item)
     except (KeyError, TypeError, ValueError) as error:
-        raise _unexpected(operation, response, str(error)) from None
+        record_id = item.get("id") if isinstance(item, dict) else None
+        return Unreadable(
+            PROVIDER,
+            record_id if isinstance(record_id, str) else None,
+            f"record in {zone} not readable ({type(error).__name__} {error})"[:200],
+        )
 
 
-def _next_cursor(page: dict[str, Any]) -> str:
-    meta = page.get("meta")
-    links = meta.get("links") if isinstance(meta, dict) else None
+@dataclass
+class _Page:
+    items: list[object]
+    total: int | None
+    next_cursor: str
+
+
+def _read_page(payload: Any) -> _Page:
+    if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
+        raise _unexpected("list_records", "no 'records' list")
+    meta = payload.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
+    links = meta.get("links") if isinstance(meta.get("links"), dict) else {}
+    total = meta.get("total")
     cursor = links.get("next") if isinstance(links, dict) else None
-    return cursor if isinstance(cursor, str) else ""
+    return _Page(
+        payload["records"],
+        total if isinstance(total, int) and not isinstance(total, bool) else None,
+        cursor if isinstance(cursor, str) else "",
+    )
 
 
 class VultrDns:
-    """A `DnsProvider` for one Vultr account; every thread using it shares its rate limiter."""
+    """A `DnsProvider` for one Vultr account; every client of the same endpoint and key
+    in the process shares one rate limiter."""
 
     def __init__(
         self,
@@ -165,7 +182,7 @@ class VultrDns:
         policy: RetryPolicy = DEFAULT_POLICY,
         timeout: float = 10.0,
     ):
-        token = _BearerToken(_check_api_key(api_key))
+        key = _check_api_key(api_key)
         self._transport = HttpTransport(
             PROVIDER,
             base_url,
@@ -173,34 +190,69 @@ class VultrDns:
             burst=burst,
             policy=policy,
             timeout=timeout,
-            auth=token,
-            message=_error_reader(token),
+            auth=_BearerToken(key),
+            credential_id=fingerprint(PROVIDER, key),
+            secrets=(key,),
+            message=_error_message,
         )
 
     def __repr__(self) -> str:
         return f"VultrDns(base_url={self._transport.base_url!r})"
 
-    def list_records(self, zone: str) -> list[DnsRecord]:
-        """Every record of the zone, of every type (foreign ones included)."""
-        records: list[DnsRecord] = []
+    def list_records(self, zone: str) -> Listing[DnsRecord]:
+        """Every record of the zone, of every type (foreign ones included), each id once.
+
+        A walk that sees the zone change (a record repeated, fewer records than
+        ``meta.total``, a total that moves) is taken once more; if that one moves too,
+        the listing comes back with ``complete=False`` and the pass must not delete.
+        Records that cannot be read are skipped and listed in ``unreadable``.
+        """
+        budget = self._transport.budget()
+        walk = self._walk(zone, budget)
+        if walk.changed:
+            walk = self._walk(zone, budget)
+        return walk.listing()
+
+    def _walk(self, zone: str, budget: Budget) -> Walk[DnsRecord]:
+        """One walk through the pages: until the cursor ends, a page brings nothing new,
+        or ``meta.total`` records are in hand (a server may hand out fresh cursors to
+        empty pages forever)."""
+        walk: Walk[DnsRecord] = Walk(lambda record: record.id)
         params: dict[str, Any] = {"per_page": PER_PAGE}
+        total: int | None = None
         seen: set[str] = set()
-        while True:
-            response = self._transport.request(
-                "list_records", "GET", self._records_path(zone), params=params
+        for number in itertools.count():
+            page = self._transport.fetch(
+                "list_records",
+                "GET",
+                self._records_path(zone),
+                _read_page,
+                params=params,
+                budget=budget,
             )
-            page = _body(response, "list_records")
-            records.extend(_records(zone, page.get("records"), "list_records", response))
-            cursor = _next_cursor(page)
-            if not cursor:
-                return records
-            if cursor in seen:
-                raise _unexpected("list_records", response, "the paging cursor repeats")
-            seen.add(cursor)
-            params = {"per_page": PER_PAGE, "cursor": cursor}
+            if number == 0:
+                total = page.total
+            elif page.total != total:
+                walk.changed = True
+            new = walk.add_page(_read_record(zone, item) for item in page.items)
+            if page.next_cursor in seen:
+                walk.changed = True  # a cursor that comes round again
+            if (
+                not new
+                or not page.next_cursor
+                or page.next_cursor in seen
+                or (total is not None and walk.count >= total)
+            ):
+                break
+            seen.add(page.next_cursor)
+            params = {"per_page": PER_PAGE, "cursor": page.next_cursor}
+        walk.check_total(total)
+        return walk
 
     def create_record(self, record: DnsRecord) -> DnsRecord:
-        """Create one record; a retry first checks whether the lost attempt landed."""
+        """Create one record. Retried only after answers that prove nothing was written
+        (429, 408, no connection); after one that may hide a write it raises
+        :class:`OutcomeUnknown` rather than post again, and the next listing decides."""
         _check_writable(record, "create_record")
         payload = _encode(
             {
@@ -210,18 +262,12 @@ class VultrDns:
                 "ttl": record.ttl,
             }
         )
-        for attempt in self._transport.retrying():
-            with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    landed = self._find(record)
-                    if landed is not None:
-                        return landed
-                response = self._transport.send(
-                    "create_record", "POST", self._records_path(record.zone), data=payload
-                )
-                created = _body(response, "create_record").get("record")
-                return _records(record.zone, [created], "create_record", response)[0]
-        raise AssertionError("unreachable: tenacity reraises the last error")
+        answer = self._transport.create("create_record", self._records_path(record.zone), payload)
+        created = answer.get("record") if isinstance(answer, dict) else None
+        read = _read_record(record.zone, created)
+        if isinstance(read, Unreadable):
+            raise OutcomeUnknown(_unexpected("create_record", read.problem))
+        return read
 
     def update_record(self, current: DnsRecord, desired: DnsRecord) -> DnsRecord:
         """PATCH name, data and ttl in place; Vultr cannot change a record's type."""
@@ -238,18 +284,18 @@ class VultrDns:
         return replace(desired, id=record_id)
 
     def delete_record(self, record: DnsRecord) -> None:
-        """Delete by id. Already gone counts as done: that is the state we wanted."""
+        """Delete by id. Already gone counts as done (410, or a 404 while the zone is
+        there); a 404 because the zone or the API path is wrong is an error."""
         path = self._record_path(record.zone, _require_id(record, "delete_record"))
+        budget = self._transport.budget()
         try:
-            self._transport.request("delete_record", "DELETE", path)
-        except NotFound:
-            return
-
-    def _find(self, record: DnsRecord) -> DnsRecord | None:
-        for listed in self.list_records(record.zone):
-            if (listed.name, listed.type, listed.data) == (record.name, record.type, record.data):
-                return listed
-        return None
+            self._transport.request("delete_record", "DELETE", path, budget=budget)
+        except NotFound as error:
+            if error.status == 410:
+                return
+            self._transport.request(
+                "delete_record", "GET", f"domains/{quote(record.zone, safe='')}", budget=budget
+            )
 
     @staticmethod
     def _records_path(zone: str) -> str:

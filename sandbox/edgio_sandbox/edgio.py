@@ -6,6 +6,14 @@ than what it sent is caught), instances live in memory keyed by uuid with their 
 history, writes are accepted synchronously and published after ``publish_delay``, and
 bodies are validated and normalised the way the public sources say the service does.
 Error bodies follow the SmartPurge ``{"errors": [...]}`` shape, the only one documented.
+
+Listing pages by number, so a page boundary shifts when an instance is created or
+deleted between two fetches, as page-number paging does. What the public sources leave
+open can be switched on: a server that caps the page size below what was asked
+(`max_page_size`), one that says how many there are (`list_total`), one that lists the
+newest first (`newest_first`: a create between two page fetches then repeats an
+instance on the next page), and instances that
+the portal stored in shapes our own API calls would refuse (``seed_instance(raw=True)``).
 """
 
 from __future__ import annotations
@@ -243,9 +251,15 @@ class EdgioEmulator(EmulatorServer):
         shortnames: Iterable[str] = ("exampleco",),
         publish_delay: float = 0.0,
         timestamp_window: float = 300.0,
+        max_page_size: int = MAX_PAGE_SIZE,
+        list_total: bool = False,
+        newest_first: bool = False,
         seed: int = 0,
     ):
         super().__init__(host, port, seed=seed)
+        self.max_page_size = max_page_size
+        self.list_total = list_total
+        self.newest_first = newest_first
         self.principal = principal
         self.shared_key_hex = shared_key_hex or secrets.token_hex(32)
         key_bytes(self.shared_key_hex)  # a bad key fails here, not at the first request
@@ -292,11 +306,15 @@ class EdgioEmulator(EmulatorServer):
                 if shortname is None or instance.shortname == shortname
             ]
 
-    def seed_instance(self, shortname: str, body: Json) -> str:
-        """Store an instance as if made in the portal (already published); returns its uuid."""
-        normalised = _normalise_body(body)
+    def seed_instance(self, shortname: str, body: Json, *, raw: bool = False) -> str:
+        """Store an instance as if made in the portal (already published); returns its uuid.
+
+        With `raw`, the body is stored exactly as given, unchecked: an odd instance the
+        API would refuse to write but may still list (no protocol sets, a port as a
+        string, a null option or parameter, ...)."""
+        stored = copy.deepcopy(body) if raw else _normalise_body(body)
         with self._lock:
-            return self._store(shortname, normalised, PORTAL_USER, published_at=0.0).uuid
+            return self._store(shortname, stored, PORTAL_USER, published_at=0.0).uuid
 
     def edit_instance(self, uuid: str, **body_fields: Any) -> None:
         """An out-of-band portal edit: a new version with some body fields replaced."""
@@ -404,7 +422,7 @@ class EdgioEmulator(EmulatorServer):
 
     def _list(self, request: Request, shortname: str, *, search: bool) -> Response:
         self._require_access(shortname)
-        size = self._int_param(request, "size", 100, MAX_PAGE_SIZE)
+        size = min(self._int_param(request, "size", 100, MAX_PAGE_SIZE), self.max_page_size)
         page = self._int_param(request, "page", 1, None)
         filters = self._filters(request) if search else {}
         found = [
@@ -413,8 +431,13 @@ class EdgioEmulator(EmulatorServer):
             if instance.shortname == shortname
             and all(_field_matches(instance.latest.body.get(k), v) for k, v in filters.items())
         ]
+        if self.newest_first:
+            found.reverse()
         start = (page - 1) * size
-        return Response.json(200, {"results": found[start : start + size]})
+        answer: Json = {"results": found[start : start + size]}
+        if self.list_total:
+            answer["total"] = len(found)
+        return Response.json(200, answer)
 
     @staticmethod
     def _int_param(request: Request, name: str, default: int, maximum: int | None) -> int:
@@ -493,12 +516,9 @@ class EdgioEmulator(EmulatorServer):
     # state changes (callers hold the lock)
 
     def _check_unique(self, shortname: str, body: Json, uuid: str | None) -> None:
-        key = (body["publishedHostname"].lower(), body["publishedUrlPath"])
+        key = _natural_key(body)
         for other in self._instances.values():
-            other_key = (
-                other.latest.body["publishedHostname"].lower(),
-                other.latest.body["publishedUrlPath"],
-            )
+            other_key = _natural_key(other.latest.body)
             if other.uuid != uuid and other.shortname == shortname and other_key == key:
                 raise Rejected(
                     409,
@@ -559,6 +579,11 @@ class EdgioEmulator(EmulatorServer):
             "remoteComponentsConnection": {"available": "true"},
             "serviceDbConnection": {"available": "true"},
         }
+
+
+def _natural_key(body: Json) -> tuple[str, str]:
+    """(published host, published path); raw-seeded bodies may lack either."""
+    return (str(body.get("publishedHostname", "")).lower(), str(body.get("publishedUrlPath", "")))
 
 
 def _now_ms() -> int:

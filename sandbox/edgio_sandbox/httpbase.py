@@ -3,8 +3,10 @@
 Emulators subclass :class:`EmulatorServer` and implement :meth:`EmulatorServer.handle`,
 a plain function from :class:`Request` to :class:`Response`. This base owns what all of
 them need the same way: a threaded HTTP/1.1 server on loopback that starts in
-milliseconds, call counters for assertions, fault injection for resilience tests
-(error statuses, 429 storms with or without Retry-After, latency, connection resets,
+milliseconds, call counters and arrival times for assertions, fault injection for
+resilience tests (error statuses, 429 storms with Retry-After in any form or none,
+latency, slow writes that land after the client gave up, connection resets, answers
+that are not JSON, redirects to another host, side effects between two requests,
 dropped streams) and chunked streaming for watch-style endpoints.
 """
 
@@ -20,7 +22,7 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -80,18 +82,32 @@ class HttpError(Exception):
 
 @dataclass
 class Fault:
-    """One injected misbehaviour, matched by method and a regex searched in the path."""
+    """One injected misbehaviour, matched by method and a regex searched in the path.
 
-    status: int | None = 500  # None: no error answer (latency or reset only)
+    Some combinations worth knowing:
+    - ``status=None, delay=2`` on a POST: the write is held for two seconds and then
+      applied, long after a client with a shorter timeout gave up on it;
+    - ``after=True, status=500``: the write is applied and its answer lost;
+    - ``status=200, body=b"<html>"``: a 2xx answer that is not JSON;
+    - ``status=307, location="http://localhost:PORT"``: a redirect to another host
+      (the request target is appended to `location`);
+    - ``status=None, run=callback``: `callback` runs between handling the request and
+      sending its answer, e.g. to change a collection between two page fetches.
+    """
+
+    status: int | None = 500  # None: no error answer (latency, reset or side effect only)
     method: str | None = None
     path: str | None = None
     rate: float = 1.0
     times: int | None = None  # None: for as long as the fault is installed
-    retry_after: str | None = None  # sent with the error when set
+    retry_after: str | None = None  # sent with the error when set, verbatim
     delay: float = 0.0
     reset: bool = False  # close the connection without an answer
     body: bytes | None = None
+    content_type: str = "application/json"
+    location: str | None = None  # Location: this base URL + the request target
     after: bool = False  # handle the request first, then misbehave: a write whose answer is lost
+    run: Callable[[], None] | None = None  # a side effect, run before misbehaving
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method:
@@ -154,7 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         emulator.count(request)
         fault = emulator.faults.pick(request.method, request.path)
-        if fault is not None and not fault.after and self._misbehave(fault):
+        if fault is not None and not fault.after and self._misbehave(fault, request):
             return
         try:
             response = emulator.handle(request)
@@ -163,12 +179,14 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             traceback.print_exc(file=sys.stderr)
             response = Response.json(500, {"error": "internal emulator error"})
-        if fault is not None and fault.after and self._misbehave(fault):
+        if fault is not None and fault.after and self._misbehave(fault, request):
             return
         self._send(response)
 
-    def _misbehave(self, fault: Fault) -> bool:
+    def _misbehave(self, fault: Fault, request: Request) -> bool:
         """Apply a fault; True when it answered (or cut) the request itself."""
+        if fault.run is not None:
+            fault.run()
         if fault.delay:
             time.sleep(fault.delay)
         if fault.reset:
@@ -176,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()
             return True
         if fault.status is not None:
-            self._send(_fault_response(fault))
+            self._send(_fault_response(fault, request))
             return True
         return False
 
@@ -230,16 +248,18 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
 
 
-def _fault_response(fault: Fault) -> Response:
+def _fault_response(fault: Fault, request: Request) -> Response:
     assert fault.status is not None
     body = (
         fault.body
         if fault.body is not None
         else json.dumps({"error": "injected fault", "status": fault.status}).encode()
     )
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": fault.content_type}
     if fault.retry_after is not None:
         headers["Retry-After"] = fault.retry_after
+    if fault.location is not None:
+        headers["Location"] = fault.location.rstrip("/") + request.target
     return Response(fault.status, body, headers)
 
 
@@ -260,6 +280,7 @@ class EmulatorServer:
         self.faults = Faults(seed)
         self.stream_generation = 0
         self._calls: Counter[tuple[str, str]] = Counter()
+        self._arrivals: list[tuple[float, str, str]] = []
         self._calls_lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -272,16 +293,29 @@ class EmulatorServer:
         return request.path
 
     def count(self, request: Request) -> None:
+        label = (request.method, self.route_label(request))
         with self._calls_lock:
-            self._calls[(request.method, self.route_label(request))] += 1
+            self._calls[label] += 1
+            self._arrivals.append((time.monotonic(), *label))
 
     def calls(self) -> dict[tuple[str, str], int]:
         with self._calls_lock:
             return dict(self._calls)
 
+    def arrivals(self, method: str | None = None, route: str | None = None) -> list[float]:
+        """When requests arrived (time.monotonic), oldest first: for pacing and backoff
+        assertions made from the server's side."""
+        with self._calls_lock:
+            return [
+                when
+                for when, m, r in self._arrivals
+                if (method is None or m == method) and (route is None or r == route)
+            ]
+
     def reset_calls(self) -> None:
         with self._calls_lock:
             self._calls.clear()
+            self._arrivals.clear()
 
     def drop_streams(self) -> None:
         """Cut every open streaming response at its next chunk or heartbeat."""

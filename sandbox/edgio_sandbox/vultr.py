@@ -11,6 +11,9 @@ works against the lenient real thing, never the other way round:
   unknown zones and records;
 - opaque cursor paging (``per_page`` 100 by default, at most 500, ``""`` links at the
   ends); cursors are keyset-based so a page never skips records when others change;
+  since Vultr does not document its cursors, the odd but legal ways they may behave
+  can be switched on: pages that overlap (`page_overlap`), a smaller page than asked
+  (`page_cap`), and fresh cursors to empty pages forever (`endless_pages`);
 - per-client-IP rate limiting (429 past ``rate_limit`` requests in any 1 s window, with no
   Retry-After unless asked, as Vultr documents none);
 - the record rules that shape a controller's algorithm: relative names (``""`` = apex),
@@ -219,21 +222,42 @@ def _per_page(request: Request) -> int:
     return min(value, MAX_PER_PAGE)
 
 
-def _page(request: Request, key: str, items: list[tuple[int, Json]]) -> Response:
+@dataclass
+class Paging:
+    """How list endpoints page. The defaults are the well-behaved service; the rest are
+    legal answers a client must survive, since Vultr does not document its cursors."""
+
+    overlap: int = 0  # each later page starts this many items before its cursor
+    cap: int | None = None  # a page holds at most this many, whatever per_page says
+    endless: bool = False  # past the end, empty pages, each with a fresh next cursor
+
+
+def _page(
+    request: Request, key: str, items: list[tuple[int, Json]], paging: Paging | None = None
+) -> Response:
     """One page of `items` (sorted by seq). Cursors name a seq, not an offset, so a page
     boundary stays put when items before it are added or removed."""
-    per_page = _per_page(request)
-    start = 0
+    paging = paging or Paging()
+    per_page = min(_per_page(request), paging.cap or MAX_PER_PAGE)
+    start = cursor_seq = 0
     cursor = request.param("cursor")
     if cursor:
-        direction, seq = _read_cursor(cursor)
-        index = next((i for i, (s, _) in enumerate(items) if s >= seq), len(items))
+        direction, cursor_seq = _read_cursor(cursor)
+        index = next((i for i, (s, _) in enumerate(items) if s >= cursor_seq), len(items))
         start = index if direction == "next" else max(0, index - per_page)
+        if direction == "next" and paging.overlap:
+            start = max(0, start - paging.overlap)
     chunk = items[start : start + per_page]
     end = start + len(chunk)
+    if end < len(items):
+        following = _cursor("next", items[end][0])
+    elif paging.endless:  # a cursor past everything, new every time
+        following = _cursor("next", max(items[-1][0] if items else 0, cursor_seq) + 1)
+    else:
+        following = ""
     links = {
-        "next": _cursor("next", items[end][0]) if end < len(items) else "",
-        "prev": _cursor("prev", items[start][0]) if start > 0 and items else "",
+        "next": following,
+        "prev": _cursor("prev", items[start][0]) if 0 < start < len(items) else "",
     }
     body = {key: [item for _, item in chunk], "meta": {"total": len(items), "links": links}}
     return Response.json(200, body)
@@ -352,13 +376,16 @@ class VultrEmulator(EmulatorServer):
         api_key: str | None = None,
         zones: Iterable[str] = ("example.com",),
         rate_limit: float | None = 30.0,
-        retry_after: int | None = None,
+        retry_after: int | str | None = None,
+        paging: Paging | None = None,
+        clock: Callable[[], float] = time.monotonic,
         seed: int = 0,
     ):
         super().__init__(host, port, seed=seed)
         self.api_key = api_key if api_key is not None else secrets.token_hex(18).upper()
         self.retry_after = retry_after
-        self._window = _RateWindow(rate_limit) if rate_limit is not None else None
+        self.paging = paging or Paging()
+        self._window = _RateWindow(rate_limit, clock) if rate_limit is not None else None
         self._ids = random.Random(seed)
         self._seq = 0
         self._zones: dict[str, _Zone] = {}
@@ -523,7 +550,8 @@ class VultrEmulator(EmulatorServer):
 
     def _list_records(self, request: Request, params: dict[str, str]) -> Response:
         records = self._zone(params).records.values()
-        return _page(request, "records", [(record.seq, record.as_json()) for record in records])
+        items = [(record.seq, record.as_json()) for record in records]
+        return _page(request, "records", items, self.paging)
 
     def _create_record(self, request: Request, params: dict[str, str]) -> Response:
         record = self._new_record(self._zone(params), _body(request), require_quotes=True)

@@ -1,4 +1,5 @@
-"""Client-side pacing and Retry-After parsing (the HTTP paths are tested against emulators)."""
+"""Client-side pacing, Retry-After parsing and redaction (the HTTP paths are tested against
+the emulators in test_transport.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reconciler.providers.transport import RateLimiter, parse_retry_after
+from reconciler.providers.transport import RateLimiter, Redactor, parse_retry_after
 
 
 class FakeClock:
@@ -47,11 +48,42 @@ def test_rate_limiter_lets_a_burst_through_without_waiting() -> None:
         ("", None),
         ("3", 3.0),
         ("0.5", 0.5),
-        ("-4", 0.0),
+        ("86400", 86400.0),
+        ("0", None),  # no instruction: the normal backoff applies
+        ("-4", None),
         ("Wed, 25 Nov 2026 12:00:10 GMT", 10.0),
+        ("Wed, 25 Nov 2026 12:00:10 -0000", 10.0),  # -0000: UTC, not naive
+        ("Wed, 25 Nov 2026 12:00:10", 10.0),  # no zone: UTC
+        ("Wed Nov 25 12:00:10 2026", 10.0),  # asctime, which RFC 9110 says to accept
+        ("Wednesday, 25-Nov-26 12:00:10 GMT", 10.0),  # RFC 850
+        ("Wed, 25 Nov 2026 11:00:00 GMT", None),  # already past
         ("soon", None),
+        ("inf", None),
+        ("nan", None),
+        ("Wed, 99 Nov 2026 12:00:10 GMT", None),
     ],
 )
 def test_retry_after(header: str | None, seconds: float | None) -> None:
     now = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after(header, now=lambda: now) == seconds
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        "key SECRET-KEY-0123456789ABCDEF here",
+        "key secret-key-0123456789abcdef here",  # lower-cased
+        "key ET-KEY-01234 here",  # cut short at both ends
+        "key 0123456789abcdef here",
+    ],
+)
+def test_redaction_catches_echoes_that_are_not_exact(echo: str) -> None:
+    assert Redactor("SECRET-KEY-0123456789ABCDEF")(echo) == "key <redacted> here"
+
+
+def test_redaction_leaves_other_text_alone() -> None:
+    redact = Redactor("SECRET-KEY-0123456789ABCDEF")
+    assert (
+        redact("HTTP 400: Invalid API token. (SECRET)") == "HTTP 400: Invalid API token. (SECRET)"
+    )
+    assert "SECRET" not in repr(redact)

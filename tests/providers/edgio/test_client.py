@@ -7,7 +7,7 @@ import time
 import pytest
 
 from edgio_sandbox.edgio import EdgioEmulator
-from reconciler.model import CdnOption
+from reconciler.model import CdnOption, OwnerMarker
 from reconciler.providers.base import AuthFailed, Conflict, NotFound, ValidationFailed
 from reconciler.providers.edgio import EdgioCdn
 from tests.providers.edgio.conftest import OWNER, SHORTNAME, client_for, instance_body, make_rule
@@ -110,7 +110,7 @@ def test_update_and_delete_need_a_uuid(cdn: EdgioCdn) -> None:
         cdn.update_rule(make_rule(), make_rule())
 
 
-def test_list_pages_until_a_short_page(cdn: EdgioCdn, emulator: EdgioEmulator) -> None:
+def test_list_pages_until_an_empty_page(cdn: EdgioCdn, emulator: EdgioEmulator) -> None:
     for i in range(205):
         emulator.seed_instance(SHORTNAME, instance_body(path=f"/p{i}/"))
     emulator.seed_instance("otherco", instance_body(path="/elsewhere/"))
@@ -119,7 +119,7 @@ def test_list_pages_until_a_short_page(cdn: EdgioCdn, emulator: EdgioEmulator) -
     assert sorted(r.published_path for r in rules) == sorted(f"/p{i}/" for i in range(205))
     assert len({r.id for r in rules}) == 205
     pattern = "/config-api/v1/svcinst/delivery/shortname/exampleco"
-    assert emulator.calls() == {("GET", pattern): 3}
+    assert emulator.calls() == {("GET", pattern): 4}  # 100, 100, 5, then an empty page
 
 
 def test_list_of_an_exact_multiple_of_the_page_size(cdn: EdgioCdn, emulator: EdgioEmulator) -> None:
@@ -150,8 +150,9 @@ def test_find_rule_by_host_and_path(cdn: EdgioCdn, emulator: EdgioEmulator) -> N
 
 def test_duplicate_host_and_path_is_a_conflict(cdn: EdgioCdn) -> None:
     cdn.create_rule(make_rule())
+    other_route = OwnerMarker(OWNER.owner, "edgioroute/default/other")
     with pytest.raises(Conflict, match=r"already publishes www\.example\.com/app/"):
-        cdn.create_rule(make_rule(source_port=1234))
+        cdn.create_rule(make_rule(source_port=1234, owner=other_route))
 
 
 def test_invalid_rule_is_rejected_with_the_servers_message(cdn: EdgioCdn) -> None:
