@@ -42,6 +42,14 @@ CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 NAMESPACES = "/api/v1/namespaces"
 
 
+def parametrize_kube(metafunc: pytest.Metafunc) -> None:
+    """Run a test that uses the `kube` fixture on the emulator and on the real server,
+    unless it is marked `emulator_only(reason)`."""
+    if "kube" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("emulator_only")
+        metafunc.parametrize("kube", ["emulator"] if only else ["emulator", "real"], indirect=True)
+
+
 def _required() -> bool:
     return os.environ.get("EDGIO_INGRESS_REAL_KUBE") == "required"
 

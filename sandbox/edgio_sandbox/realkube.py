@@ -212,13 +212,21 @@ class RealKube:
         return session
 
     def seed(self, obj: Obj) -> Obj:
-        """Create an object through the API, then its status through /status, so a test can
-        set up a Node as the emulator's `seed` does (a real server drops status on create)."""
+        """Create (or replace) an object through the API, then its status through /status,
+        so a test can set up a Node as the emulator's `seed` does (a real server drops
+        status on create)."""
         meta = obj["metadata"]
         kind, namespace = obj["kind"], meta.get("namespace")
         collection = self.url + self._path(obj["apiVersion"], kind, namespace, default=True)
         session = self.session()
         answer = session.post(collection, json=obj, timeout=10)
+        if answer.status_code == 409:  # there already: replace it, as the emulator's seed does
+            path = f"{collection}/{meta['name']}"
+            current = session.get(path, timeout=10)
+            current.raise_for_status()
+            version = current.json()["metadata"]["resourceVersion"]
+            body = {**obj, "metadata": {**meta, "resourceVersion": version}}
+            answer = session.put(path, json=body, timeout=10)
         answer.raise_for_status()
         created: Obj = answer.json()
         if "status" in obj:

@@ -17,7 +17,7 @@ import pytest
 from kubernetes import client
 
 from edgio_sandbox.kube import KubeEmulator
-from tests.realkube import real_kube, real_kube_server  # noqa: F401 (fixtures)
+from tests.realkube import parametrize_kube, real_kube, real_kube_server  # noqa: F401
 from tests.support import eventually
 
 T = TypeVar("T")
@@ -83,16 +83,8 @@ def widget(name: str, size: int = 1, **spec: Any) -> dict[str, Any]:
     }
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "emulator_only(reason): run on the emulator only, for the stated reason"
-    )
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "kube" in metafunc.fixturenames:
-        only = metafunc.definition.get_closest_marker("emulator_only")
-        metafunc.parametrize("kube", ["emulator"] if only else ["emulator", "real"], indirect=True)
+    parametrize_kube(metafunc)
 
 
 @pytest.fixture
