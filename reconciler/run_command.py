@@ -26,6 +26,7 @@ import structlog
 
 from reconciler import config as settings_module
 from reconciler.cache import ProviderCache
+from reconciler.calls import logged
 from reconciler.cluster.config import (
     ClusterUnreachable,
     api_client,
@@ -190,7 +191,8 @@ def _setup(args: argparse.Namespace) -> Setup:
         node_address_type=config.node_address_type,
     )
     settings = PassSettings(core, config.shortnames, config.policy)
-    return Setup(config, cluster, ProviderCache(dns, cdn, config.resync), settings)
+    cache = ProviderCache(logged(dns, "vultr"), logged(cdn, "edgio"), config.resync)
+    return Setup(config, cluster, cache, settings)
 
 
 def _home_kubeconfig() -> str | None:

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 OWNER_FIELD = re.compile(r"edgio-ingress/(owner|resource)=([^,\"]+)")
-STORY_EVENTS = ("dns change", "cdn change", "route derived", "route deleted")
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: str = "  ") -> str:
@@ -84,9 +83,9 @@ def rules_table(shortname: str, instances: Iterable[dict[str, Any]]) -> str:
 
 
 def story(lines: Iterable[dict[str, Any]]) -> list[str]:
-    """The controller's log lines that tell what it did: every change it made, every
-    warning, and the summary of each pass that changed something (quiet passes are left
-    out)."""
+    """The controller's log lines that tell what it did: every write it asked of Vultr
+    or Edgio, every change held back or failed, every warning, and the summary of each
+    pass that changed something (quiet passes and listings are left out)."""
     return [
         "  | " + (line["raw"] if "raw" in line else _fields(line)) for line in lines if _told(line)
     ]
@@ -94,8 +93,12 @@ def story(lines: Iterable[dict[str, Any]]) -> list[str]:
 
 def _told(line: dict[str, Any]) -> bool:
     event = line.get("event", "")
-    if "raw" in line or event in STORY_EVENTS or line.get("level") in ("warning", "error"):
+    if "raw" in line or line.get("level") in ("warning", "error"):
         return True
+    if event == "provider call":
+        return not str(line.get("operation", "")).startswith(("list_", "get_"))
+    if event in ("dns change", "cdn change"):
+        return line.get("result") != "ok"  # what went through is told by its call
     return event == "pass" and bool(line.get("changes") or line.get("failed"))
 
 
