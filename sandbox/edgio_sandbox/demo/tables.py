@@ -83,9 +83,10 @@ def rules_table(shortname: str, instances: Iterable[dict[str, Any]]) -> str:
 
 
 def story(lines: Iterable[dict[str, Any]]) -> list[str]:
-    """The controller's log lines that tell what it did: every write it asked of Vultr
-    or Edgio, every change held back or failed, every warning, and the summary of each
-    pass that changed something (quiet passes and listings are left out)."""
+    """The controller's log lines that tell what it did: every EdgioRoute it wrote, every
+    write it asked of Vultr or Edgio, every change held back or failed, every warning, and
+    the summary of each pass that changed something (quiet passes and listings are left
+    out)."""
     return [
         "  | " + (line["raw"] if "raw" in line else _fields(line)) for line in lines if _told(line)
     ]
@@ -97,6 +98,8 @@ def _told(line: dict[str, Any]) -> bool:
         return True
     if event == "provider call":
         return not str(line.get("operation", "")).startswith(("list_", "get_"))
+    if event == "route write":
+        return True
     if event in ("dns change", "cdn change"):
         return line.get("result") != "ok"  # what went through is told by its call
     return event == "pass" and bool(line.get("changes") or line.get("failed"))
