@@ -77,6 +77,7 @@ class Pass:
     report: ApplyReport
     routes: RouteSet
     dry_run: bool
+    deletes: bool = True  # the policy allows deletes; if not, deleting routes leave all behind
 
 
 def read_routes(stored: Iterable[Obj], routes: RouteSet, settings: Settings) -> list[RouteInput]:
@@ -311,6 +312,10 @@ def _report(
     done: Pass,
     facts: RouteFacts,
 ) -> None:
+    if item.ingress is not None:  # before the status, so Ready=True finds the hostnames set
+        hosts = published_hosts(status)
+        if hosts != _ingress_hosts(item.ingress):
+            cluster.write_ingress_hosts(item.ingress, hosts)
     if status != previous:
         cluster.write_route_status(item.obj, status)
     targets = [item.obj] + ([item.ingress] if item.ingress is not None else [])
@@ -318,10 +323,6 @@ def _report(
         for target in targets:
             cluster.event(target, reason, message, warning=False)
     cluster.problems(item.obj, problems)
-    if item.ingress is not None:
-        hosts = published_hosts(status)
-        if hosts != _ingress_hosts(item.ingress):
-            cluster.write_ingress_hosts(item.ingress, hosts)
     if item.deleting and has_finalizer(item.obj):
         _release(cluster, item, done, facts, targets)
 
@@ -334,6 +335,9 @@ def _release(
     if item.force:
         reason = api.Reason.FORCE_DELETED
         message = f"finalizer released by {api.FORCE_DELETE_ANNOTATION}; rules may be left behind"
+    elif not done.deletes:
+        reason = api.Reason.POLICY_FORBIDS
+        message = "the policy never deletes: the route's rules are left as they are"
     elif reachable and not facts.published and not done.report.failed:
         reason, message = api.Reason.CLEANED_UP, "nothing of this route is left: finalizer removed"
     else:

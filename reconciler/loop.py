@@ -56,6 +56,7 @@ class Loop:
         options: LoopOptions,
         elector: Elector | None = None,
         ready: Callable[[], bool] = lambda: True,
+        refresh: Callable[[], ProviderCache | None] = lambda: None,
     ):
         self.cluster = cluster
         self.cache = cache
@@ -63,6 +64,7 @@ class Loop:
         self.options = options
         self.elector = elector
         self._ready = ready
+        self._refresh = refresh  # new provider clients when the credentials Secret changed
         self._wake = threading.Event()
         self._failures = 0
         self._heartbeat = time.monotonic()
@@ -137,6 +139,7 @@ class Loop:
     def run_pass(self, *, full: bool = False) -> PassResult:
         """One pass with its metrics and its summary line; raises if it could not run."""
         started = time.monotonic()
+        self.cache = self._refresh() or self.cache
         try:
             result = run_once(
                 self.cluster, self.cache, self.settings, dry_run=self.options.dry_run, full=full

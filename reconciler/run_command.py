@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -36,7 +37,7 @@ from reconciler.cluster.config import (
 )
 from reconciler.cluster.kube import KubeCluster
 from reconciler.cluster.lease import LeaseElector
-from reconciler.config import Config, ConfigError, address
+from reconciler.config import Config, ConfigError, Credentials, address
 from reconciler.derive.desired import Settings
 from reconciler.loop import Loop, LoopOptions
 from reconciler.model import Policy
@@ -160,6 +161,17 @@ class Setup:
     cluster: KubeCluster
     cache: ProviderCache
     settings: PassSettings
+    env: dict[str, str]
+    secret: dict[str, str]
+
+
+def _providers(creds: Credentials, resync: float) -> ProviderCache:
+    try:
+        dns = VultrDns(creds.vultr_key, base_url=creds.vultr_url)
+        cdn = EdgioCdn(creds.edgio_user, creds.edgio_key, base_url=creds.edgio_url)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return ProviderCache(logged(dns, "vultr"), logged(cdn, "edgio"), resync)
 
 
 def _setup(args: argparse.Namespace) -> Setup:
@@ -168,20 +180,14 @@ def _setup(args: argparse.Namespace) -> Setup:
     kubeconfig = env.get("KUBECONFIG") or _home_kubeconfig()
     api = api_client(kubeconfig)
     secret: dict[str, str] = {}
+    where = None
     if args.credentials_secret:
-        namespace, name = settings_module.split_secret_name(
-            args.credentials_secret, own_namespace()
-        )
-        secret = read_secret(api, namespace, name)
+        where = settings_module.split_secret_name(args.credentials_secret, own_namespace())
+        secret = read_secret(api, *where)
     config = settings_module.resolve(args, env, secret)
     owner = args.owner_id or cluster_owner_id(api)
-    cluster = KubeCluster(api, config.namespaces)
-    creds = config.credentials
-    try:
-        dns = VultrDns(creds.vultr_key, base_url=creds.vultr_url)
-        cdn = EdgioCdn(creds.edgio_user, creds.edgio_key, base_url=creds.edgio_url)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
+    cluster = KubeCluster(api, config.namespaces, secret=where)
+    cache = _providers(config.credentials, config.resync)
     core = Settings(
         owner_id=owner,
         zones=config.zones,
@@ -191,8 +197,7 @@ def _setup(args: argparse.Namespace) -> Setup:
         node_address_type=config.node_address_type,
     )
     settings = PassSettings(core, config.shortnames, config.policy)
-    cache = ProviderCache(logged(dns, "vultr"), logged(cdn, "edgio"), config.resync)
-    return Setup(config, cluster, cache, settings)
+    return Setup(config, cluster, cache, settings, env, secret)
 
 
 def _home_kubeconfig() -> str | None:
@@ -234,7 +239,7 @@ def run_command(args: argparse.Namespace) -> int:
     if isinstance(setup, int):
         return setup
     elector = None
-    if args.leader_elect:
+    if args.leader_elect and not args.dry_run:  # a dry run writes nothing: it needs no Lease
         namespace = args.lease_namespace or own_namespace()
         identity = f"{socket.gethostname()}_{os.getpid()}"
         elector = LeaseElector(setup.cluster.coordination(), args.lease_name, namespace, identity)
@@ -245,12 +250,35 @@ def run_command(args: argparse.Namespace) -> int:
         LoopOptions(interval=setup.config.interval, dry_run=args.dry_run),
         elector,
         ready=setup.cluster.synced,
+        refresh=_refresher(setup),
     )
     setup.cluster.wake = loop.wake
     _serve(args, loop)
     if args.once:
         return _once(setup, loop, elector)
     return _forever(setup, loop)
+
+
+def _refresher(setup: Setup) -> Callable[[], ProviderCache | None]:
+    """New provider clients when the watched credentials Secret changes."""
+    last = dict(setup.secret)
+
+    def refresh() -> ProviderCache | None:
+        values = setup.cluster.secret_values()
+        if values is None or values == last:
+            return None
+        last.clear()
+        last.update(values)
+        try:
+            creds = settings_module.credentials(setup.env, values)
+            cache = _providers(creds, setup.config.resync)
+        except ConfigError as error:
+            log.error("the credentials Secret cannot be used", error=str(error))
+            return None
+        log.info("credentials changed: new provider clients")
+        return cache
+
+    return refresh
 
 
 def _serve(args: argparse.Namespace, loop: Loop) -> None:

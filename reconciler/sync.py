@@ -114,7 +114,8 @@ def run_once(
     )
     result = _plan(desired, actual, settings, inputs)
     report = ApplyReport() if dry_run else apply_plan(result, cache.dns, cache.cdn)
-    done = Pass(inputs, desired, actual, result, report, routes, dry_run)
+    deletes = settings.policy is Policy.SYNC
+    done = Pass(inputs, desired, actual, result, report, routes, dry_run, deletes)
     statuses = finish(cluster, cache, done, settings.core)
     return PassResult(
         result,

@@ -8,6 +8,7 @@ finalizers and Events. A write that fails is logged and retried by the next pass
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ class KubeCluster:
         api_client: client.ApiClient,
         namespaces: Sequence[str] = (),
         wake: Callable[[], None] = lambda: None,
+        secret: tuple[str, str] | None = None,
     ):
         notify = self._notify
         self.api_client = api_client
@@ -74,6 +76,18 @@ class KubeCluster:
             ),
             "nodes": [Informer("nodes", self._core.list_node, notify, self.stop, ("v1", "Node"))],
         }
+        if secret is not None:
+            self.informers["secrets"] = [
+                Informer(
+                    "secrets",
+                    self._core.list_namespaced_secret,
+                    notify,
+                    self.stop,
+                    ("v1", "Secret"),
+                    namespace=secret[0],
+                    field_selector=f"metadata.name={secret[1]}",
+                )
+            ]
 
     def _notify(self) -> None:
         self.wake()
@@ -130,6 +144,17 @@ class KubeCluster:
             if left <= 0 or not informer.synced.wait(left):
                 return False
         return True
+
+    def secret_values(self) -> dict[str, str] | None:
+        """The credentials Secret's values, decoded (None when none is watched or found)."""
+        found = [o for i in self.informers.get("secrets", []) for o in i.objects()]
+        if not found:
+            return None
+        values = {
+            key: base64.b64decode(value).decode().strip()
+            for key, value in (found[0].get("data") or {}).items()
+        }
+        return values
 
     def snapshot(self) -> Snapshot:
         def objects(resource: str) -> tuple[Obj, ...]:

@@ -69,3 +69,26 @@ def test_wrong_credentials_are_reported_on_every_route_and_delete_nothing(world:
         world.env["VULTR_API_KEY"],
     ):
         assert secret not in written
+
+
+def test_credentials_come_from_a_watched_secret(world: World) -> None:
+    world.seed_cluster()
+    world.apply(ingress())
+    keys = ("VULTR_API_KEY", "EDGIO_API_USER", "EDGIO_API_SHARED_KEY")
+    right = {key: world.env[key] for key in keys}
+    wrong = {**right, "VULTR_API_KEY": "WRONGKEY", "EDGIO_API_SHARED_KEY": secrets.token_hex(32)}
+
+    def secret(values: dict[str, str]) -> dict[str, object]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "edgio-credentials", "namespace": "default"},
+            "stringData": values,
+        }
+
+    world.apply(secret(wrong))
+    env = {k: v for k, v in world.env.items() if k not in keys}
+    world.start("--interval", "1s", "--credentials-secret", "default/edgio-credentials", env=env)
+    eventually(lambda: world.condition().get("reason") == "ProviderAuthFailed", timeout=20)
+    world.apply(secret(right))
+    eventually(lambda: converged(world), timeout=20)

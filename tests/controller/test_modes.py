@@ -81,6 +81,9 @@ def test_upsert_only_never_deletes(world: World) -> None:
     world.wait_passes(1)
     assert sorted(world.rules()) == ["/fred", "/wilma"]
     assert "203.0.113.1" in world.a_records()
+    world.kubectl("delete", "ingress", "web")
+    eventually(lambda: world.route() is None)  # the finalizer does not wait for a delete
+    assert sorted(world.rules()) == ["/fred", "/wilma"]
 
 
 @pytest.mark.parametrize(
