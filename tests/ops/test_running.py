@@ -104,9 +104,9 @@ def test_metrics_probes_and_logs_of_two_replicas(world: World) -> None:
         return [sample(metrics(port), "edgio_ingress_leader") for port in ports]
 
     eventually(lambda: sorted(leaders(), key=str) == [0.0, 1.0], timeout=20)
-    for port in ports:  # the standby is alive and ready too
+    for port in ports:  # the standby is alive, and ready once its caches are synced
         assert get(f"http://127.0.0.1:{port + 1}/healthz") == (200, "ok\n")
-        assert get(f"http://127.0.0.1:{port + 1}/readyz") == (200, "ok\n")
+        eventually(lambda p=port: get(f"http://127.0.0.1:{p + 1}/readyz") == (200, "ok\n"))
         assert get(f"http://127.0.0.1:{port + 1}/nothing")[0] == 404
 
     leader = ports[leaders().index(1.0)]
