@@ -60,7 +60,11 @@ def test_metrics_and_probes(world: World) -> None:
     eventually(lambda: converged(world), timeout=20)
     assert get(f"http://127.0.0.1:{health}/healthz")[0] == 200
     assert get(f"http://127.0.0.1:{health}/readyz")[0] == 200
-    text = eventually(lambda: get(f"http://127.0.0.1:{metrics}/metrics")[1])
+    published = 'edgio_ingress_routes{condition="Ready",reason="Published"} 1.0'
+    # The gauge is set after the pass that wrote the status, so it may trail convergence.
+    text = eventually(
+        lambda: (t := get(f"http://127.0.0.1:{metrics}/metrics")[1]) and published in t and t
+    )
     for name in METRICS:
         assert name in text, name
     assert "edgio_ingress_leader 1.0" in text
