@@ -40,7 +40,7 @@ unit: $(STAMP) kube-binaries
 test: lint typecheck unit
 
 demo: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m edgio_sandbox.demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m edgio_sandbox.demo $(ARGS)
 
 sandbox: $(STAMP)
 	$(BIN)/edgio-sandbox up --kubeconfig /tmp/edgio-ingress-sandbox.kubeconfig
