@@ -68,7 +68,14 @@ def test_event_versions_increase_and_deleted_carries_deletion_version(
 
 
 def test_selector_transitions(core: Any, recorders: list[Recorder]) -> None:
-    recorder = Recorder(core.list_namespaced_config_map, "default", label_selector="team=a")
+    # From a version taken before the writes: the recorder's thread may start after them.
+    start = core.list_namespaced_config_map("default").metadata.resource_version
+    recorder = Recorder(
+        core.list_namespaced_config_map,
+        "default",
+        label_selector="team=a",
+        resource_version=start,
+    )
     recorders.append(recorder)
     core.create_namespaced_config_map("default", cm("x", team="b"))
     core.patch_namespaced_config_map("x", "default", {"metadata": {"labels": {"team": "a"}}})
