@@ -78,3 +78,18 @@ class Reason(enum.StrEnum):
     POLICY_FORBIDS = "PolicyForbids"
     MASS_DELETE_REFUSED = "MassDeleteRefused"
     DELETING = "Deleting"
+    # Events about what the controller did (Normal), beside the problems above (Warning)
+    ROUTE_DERIVED = "RouteDerived"
+    ROUTE_REMOVED = "RouteRemoved"
+    RULE_CREATED = "RuleCreated"
+    RULE_UPDATED = "RuleUpdated"
+    RULE_DELETED = "RuleDeleted"
+    RULE_RELEASED = "RuleReleased"
+    CLEANED_UP = "CleanedUp"
+    FORCE_DELETED = "ForceDeleted"
+
+
+# Value of FORCE_DELETE_ANNOTATION that releases the finalizer.
+FORCE_DELETE_VALUE = "true"
+# Events: the component that reports them.
+EVENT_SOURCE = "edgio-ingress"

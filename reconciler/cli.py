@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from reconciler import __version__, derive_command
+from reconciler import __version__, derive_command, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     derive_command.register(commands)
+    run_command.register(commands)
     return parser
 
 

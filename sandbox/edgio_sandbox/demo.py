@@ -2,9 +2,10 @@
 
 Three emulators (Kubernetes, Vultr DNS, Edgio) run in this process. The real `kubectl`
 applies the CRD and the seed manifests, `edgio-ingress derive` turns the Ingresses into
-EdgioRoutes, and one pass of the core reads the cluster through the official
-`kubernetes` client, plans against what Vultr and Edgio hold, and applies the plan with
-our clients. Then the demo makes drift (a portal edit, a node going away) and shows the
+EdgioRoutes, and each pass is the controller's own `run_once`: it reads the cluster
+through the official `kubernetes` client, plans against what Vultr and Edgio hold,
+applies the plan with our clients, and writes the routes' status, Events and
+finalizers. Then the demo makes drift (a portal edit, a node going away) and shows the
 next pass correcting it, and a last pass planning nothing.
 """
 
@@ -18,19 +19,16 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client
-
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.kube import KubeEmulator
 from edgio_sandbox.vultr import VultrEmulator
-from reconciler.apply import apply_plan
-from reconciler.derive.desired import DesiredState, Settings, desired_state
-from reconciler.derive.routes import route_from_object
-from reconciler.diff import plan
-from reconciler.errors import InvalidObject
-from reconciler.model import CdnRule, Plan, Route
+from reconciler.cache import ProviderCache
+from reconciler.cluster.kube import KubeCluster
+from reconciler.derive.desired import Settings
+from reconciler.model import CdnRule, Plan
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
+from reconciler.sync import PassSettings, run_once
 
 ROOT = Path(__file__).resolve().parents[2]
 ZONE = "example.com"
@@ -72,6 +70,9 @@ class Demo:
         self.api = kube.api_client()
         self.dns = VultrDns(vultr.api_key, base_url=vultr.api_url)
         self.cdn = EdgioCdn(edgio.principal, edgio.shared_key_hex, base_url=edgio.api_url, rate=20)
+        self.cluster = KubeCluster(self.api)
+        self.cache = ProviderCache(self.dns, self.cdn)
+        self.settings = PassSettings(SETTINGS, (SHORTNAME,))
 
     def run(self, *argv: str, stdin: str | None = None) -> str:
         print(f"$ {' '.join(argv)}", flush=True)
@@ -86,33 +87,12 @@ class Demo:
             raise SystemExit(f"demo failed: {' '.join(argv)} exited {result.returncode}")
         return result.stdout
 
-    def routes(self) -> list[Route]:
-        listed: Any = client.CustomObjectsApi(self.api).list_cluster_custom_object(
-            "cdn.edgio.io", "v1alpha1", "edgioroutes"
-        )
-        objects = listed["items"]
-        routes = []
-        for obj in objects:
-            try:
-                routes.append(route_from_object(obj))
-            except InvalidObject as error:
-                print(f"  invalid: {error}")
-        return routes
-
-    def desired(self) -> DesiredState:
-        core = client.CoreV1Api(self.api)
-        services = {
-            (s["metadata"]["namespace"], s["metadata"]["name"]): s
-            for s in self.api.sanitize_for_serialization(
-                core.list_service_for_all_namespaces().items
-            )
-        }
-        nodes = self.api.sanitize_for_serialization(core.list_node().items)
-        return desired_state(self.routes(), services, nodes, SETTINGS)
-
     def one_pass(self) -> Plan:
-        desired = self.desired()
-        for outcome in desired.outcomes:
+        """One pass of the controller's own `run_once`, over the cluster caches, listing
+        every zone and account in full (as `run --once` does)."""
+        self.cluster.list_once()
+        result = run_once(self.cluster, self.cache, self.settings, full=True)
+        for outcome in result.outcomes:
             print(
                 f"  route {outcome.key}: origin {outcome.origin_hostname} -> "
                 f"{', '.join(outcome.addresses) or '(none)'}"
@@ -124,23 +104,14 @@ class Demo:
                 print(
                     f"    {rule.host}{rule.path}: {rule.state.value}{port} {rule.message}".rstrip()
                 )
-        result = plan(
-            desired.records,
-            self.dns.list_records(ZONE),
-            desired.rules,
-            self.cdn.list_rules(SHORTNAME),
-            owner=SETTINGS.owner_id,
-            holds=desired.holds,
-        )
-        print("  plan:" if result.changes else "  plan: nothing to do")
-        for change in result.changes:
+        print("  plan:" if result.plan.changes else "  plan: nothing to do")
+        for change in result.plan.changes:
             print(f"    {change.action.value:6} {describe(change.subject)}")
-        for skipped in result.skipped:
+        for skipped in result.plan.skipped:
             print(f"    skip   {describe(skipped.subject)}: {skipped.reason}: {skipped.message}")
-        report = apply_plan(result, self.dns, self.cdn)
-        for change, failure in report.failed:
+        for change, failure in result.report.failed:
             print(f"    FAILED {describe(change.subject)}: {failure}")
-        return result
+        return result.plan
 
     def show_providers(self) -> None:
         print("  Vultr zone example.com:")
@@ -211,7 +182,9 @@ def script(demo: Demo) -> None:
     print("  (its Service does not exist: nothing was written to Vultr or Edgio)")
 
     say("The matching variant replaces it")
-    demo.run("kubectl", "delete", "ingress,edgioroute", "external-pywai-inline-ingress")
+    demo.run(
+        "kubectl", "delete", "ingress,edgioroute", "external-pywai-inline-ingress", "--wait=false"
+    )
     demo.run("kubectl", "apply", "-f", "examples/pywai-edgio-ingress-matching.yaml")
     matching = demo.run(
         "edgio-ingress", "derive", "-f", "examples/pywai-edgio-ingress-matching.yaml"

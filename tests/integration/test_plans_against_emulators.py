@@ -1,4 +1,4 @@
-"""Plans from the pure core, carried out by our clients against the Vultr and Edgio emulators.
+"""Passes of `run_once`, carried out by our clients against the Vultr and Edgio emulators.
 
 This is where the core's assumptions about the providers are checked over real HTTP:
 ownership markers survive a round trip through each API, a converged state plans nothing
@@ -8,9 +8,11 @@ out-of-band edits are handled as the design says.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+import copy
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -18,15 +20,16 @@ import yaml
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.vultr import VultrEmulator
 from reconciler import ownership
-from reconciler.apply import ApplyReport, apply_plan
-from reconciler.derive.desired import DesiredState, Settings, desired_state
-from reconciler.derive.ingress import derive_route
-from reconciler.derive.routes import route_from_object
-from reconciler.diff import plan
+from reconciler.apply import ApplyReport
+from reconciler.cache import ProviderCache
+from reconciler.derive.desired import Settings
 from reconciler.model import Action, CdnRule, DnsRecord, OwnerMarker, Plan
+from reconciler.providers.base import CdnProvider
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.transport import RetryPolicy
 from reconciler.providers.vultr import VultrDns
+from reconciler.routeset import RouteWrite, WriteAction
+from reconciler.sync import PassResult, PassSettings, Snapshot, run_once
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FAST = RetryPolicy(attempts=5, initial_wait=0.001, max_wait=0.01, max_retry_after=0.02)
@@ -34,6 +37,58 @@ OWNER = "cluster-a"
 SETTINGS = Settings(
     owner_id=OWNER, zones=("example.com",), default_origin_hostname="origin.example.com", ttl=60
 )
+Obj = dict[str, Any]
+
+
+@dataclass
+class Scene:
+    """The cluster a pass sees: plain objects, as the caches would hold them."""
+
+    nodes: list[Obj] = field(default_factory=list)
+    services: list[Obj] = field(default_factory=list)
+    ingresses: list[Obj] = field(default_factory=list)
+    ttl: int = 60
+
+
+class MemoryCluster:
+    """The `Cluster` seam held in memory: these tests are about the providers, so the
+    cluster side is plain objects, and what the pass writes back is kept for the next."""
+
+    def __init__(self) -> None:
+        self.scene = Scene()
+        self.routes: dict[str, Obj] = {}
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(
+            ingresses=tuple(self.scene.ingresses),
+            routes=tuple(copy.deepcopy(list(self.routes.values()))),
+            services=tuple(self.scene.services),
+            nodes=tuple(self.scene.nodes),
+        )
+
+    def write_route(self, write: RouteWrite) -> Obj:
+        route = copy.deepcopy(write.route)
+        metadata = route["metadata"]
+        metadata.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
+        if write.action is WriteAction.DELETE:
+            metadata["deletionTimestamp"] = "2026-01-01T00:00:01Z"
+        self.routes[metadata["name"]] = route
+        return route
+
+    def write_route_status(self, route: Obj, status: Obj) -> None:
+        self.routes[route["metadata"]["name"]]["status"] = status
+
+    def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None:
+        return None
+
+    def remove_finalizer(self, route: Obj) -> None:
+        self.routes.pop(route["metadata"]["name"], None)
+
+    def event(self, obj: Obj, reason: str, message: str, *, warning: bool) -> None:
+        return None
+
+    def problems(self, obj: Obj, problems: Iterable[tuple[str, str]]) -> None:
+        return None
 
 
 @dataclass
@@ -41,7 +96,8 @@ class World:
     vultr: VultrEmulator
     edgio: EdgioEmulator
     dns: VultrDns
-    cdn: EdgioCdn
+    cdn: CdnProvider
+    cluster: MemoryCluster = field(default_factory=MemoryCluster)
 
     def records(self) -> list[DnsRecord]:
         return self.dns.list_records("example.com")
@@ -49,18 +105,18 @@ class World:
     def rules(self) -> list[CdnRule]:
         return self.cdn.list_rules("exampleco")
 
-    def plan_for(self, desired: DesiredState) -> Plan:
-        return plan(
-            desired.records,
-            self.records(),
-            desired.rules,
-            self.rules(),
-            owner=OWNER,
-            holds=desired.holds,
-        )
+    def run(self, scene: Scene, *, dry_run: bool = False) -> PassResult:
+        """One pass of the controller's `run_once`, listing everything afresh."""
+        self.cluster.scene = scene
+        settings = PassSettings(replace(SETTINGS, ttl=scene.ttl), ("exampleco",))
+        cache = ProviderCache(self.dns, self.cdn)
+        return run_once(self.cluster, cache, settings, dry_run=dry_run, full=True)
 
-    def apply(self, result: Plan) -> ApplyReport:
-        return apply_plan(result, self.dns, self.cdn)
+    def plan_for(self, scene: Scene) -> Plan:
+        return self.run(scene, dry_run=True).plan
+
+    def apply(self, scene: Scene) -> ApplyReport:
+        return self.run(scene).report
 
 
 @pytest.fixture
@@ -101,12 +157,11 @@ def service(node_port: int) -> dict[str, object]:
     }
 
 
-def seed_state(addresses: list[str], node_port: int = 30080, ttl: int = 60) -> DesiredState:
+def seed_state(addresses: list[str], node_port: int = 30080, ttl: int = 60) -> Scene:
     ingress = yaml.safe_load((EXAMPLES / "pywai-edgio-ingress-matching.yaml").read_text())
-    route = route_from_object(derive_route(ingress).manifest)
+    ingress["metadata"].update({"namespace": "default", "uid": "uid-ingress"})
     nodes = [node(f"n{i}", a) for i, a in enumerate(addresses)]
-    services = {("default", "pywai-inline-service"): service(node_port)}
-    return desired_state([route], services, nodes, replace(SETTINGS, ttl=ttl))
+    return Scene(nodes, [service(node_port)], [ingress], ttl)
 
 
 def desired_marker() -> DnsRecord:
@@ -114,11 +169,11 @@ def desired_marker() -> DnsRecord:
     return DnsRecord("example.com", "a-origin", "TXT", text, 60)
 
 
-def converge(world: World, desired: DesiredState) -> Plan:
-    first = world.plan_for(desired)
-    assert world.apply(first).ok
-    assert world.plan_for(desired).changes == ()
-    return first
+def converge(world: World, scene: Scene) -> Plan:
+    first = world.run(scene)
+    assert first.report.ok
+    assert world.plan_for(scene).changes == ()
+    return first.plan
 
 
 def test_seed_example_converges_and_lists_back_as_ours(world: World) -> None:
@@ -175,16 +230,15 @@ def test_foreign_objects_stay_and_out_of_band_edits_are_corrected(world: World) 
 def test_a_contested_name_is_left_alone(world: World) -> None:
     world.vultr.seed_record("example.com", "origin", "A", "198.51.100.9")
     desired = seed_state(["203.0.113.1"])
-    result = world.plan_for(desired)
+    result = world.run(desired).plan
     assert [s.reason for s in result.skipped] == ["ForeignRecord"]
-    world.apply(result)
     assert [r.data for r in world.records() if r.type == "A"] == ["198.51.100.9"]
 
 
 def test_a_failed_origin_write_holds_back_the_rule_that_needs_it(world: World) -> None:
     world.vultr.faults.add(status=400, method="POST", path="/records$", times=1)
     desired = seed_state(["203.0.113.1"])
-    report = world.apply(world.plan_for(desired))
+    report = world.apply(desired)
     assert [(c.subject, type(e).__name__) for c, e in report.failed] == [
         (desired_marker(), "ValidationFailed")
     ]
@@ -196,8 +250,8 @@ def test_a_failed_origin_write_holds_back_the_rule_that_needs_it(world: World) -
 def test_a_failed_rule_delete_keeps_its_origin(world: World) -> None:
     converge(world, seed_state(["203.0.113.1"]))
     world.edgio.faults.add(status=500, method="DELETE", times=100)
-    nothing = desired_state([], {}, [], SETTINGS)
-    report = world.apply(world.plan_for(nothing))
+    nothing = Scene()
+    report = world.apply(nothing)
     assert [type(c.subject).__name__ for c, _ in report.failed] == ["CdnRule"]
     assert {c.subject.type for c in report.held if isinstance(c.subject, DnsRecord)} == {"A", "TXT"}
     assert [r.data for r in world.records() if r.type == "A"] == ["203.0.113.1"]
@@ -208,9 +262,7 @@ def test_a_failed_rule_delete_keeps_its_origin(world: World) -> None:
 
 def test_a_deleted_service_leaves_the_published_rule_and_origin_alone(world: World) -> None:
     converge(world, seed_state(["203.0.113.1"]))
-    ingress = yaml.safe_load((EXAMPLES / "pywai-edgio-ingress-matching.yaml").read_text())
-    route = route_from_object(derive_route(ingress).manifest)
-    without_service = desired_state([route], {}, [node("n0", "203.0.113.1")], SETTINGS)
+    without_service = replace(seed_state(["203.0.113.1"]), services=[])
     result = world.plan_for(without_service)
     assert result.changes == ()
     assert [s.reason for s in result.skipped] == ["Held"]

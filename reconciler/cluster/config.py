@@ -1,0 +1,75 @@
+"""Connecting to the cluster, and what the controller reads from it once at start."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+class ClusterUnreachable(Exception):
+    """No configuration, or the API server did not answer; the message says which."""
+
+
+def api_client(kubeconfig: str | None) -> client.ApiClient:
+    """From the kubeconfig file when one is named, else the in-cluster service account."""
+    configuration = client.Configuration()
+    try:
+        if kubeconfig:
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, client_configuration=configuration
+            )
+        else:
+            config.load_incluster_config(  # type: ignore[no-untyped-call]
+                client_configuration=configuration
+            )
+    except (ConfigException, OSError) as error:
+        where = f"kubeconfig {kubeconfig}" if kubeconfig else "in-cluster configuration"
+        raise ClusterUnreachable(f"KUBECONFIG: cannot load the {where}: {error}") from None
+    return client.ApiClient(configuration)
+
+
+def own_namespace() -> str:
+    """The namespace the controller runs in (for its Lease and Secret), else default."""
+    try:
+        return SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
+    except OSError:
+        return os.environ.get("POD_NAMESPACE", "default")
+
+
+def cluster_owner_id(api: client.ApiClient) -> str:
+    """The default owner id: the uid of the kube-system namespace, which is created with
+    the cluster and never changes, so it is stable across restarts and reinstalls."""
+    try:
+        namespace: Any = client.CoreV1Api(api).read_namespace("kube-system")
+    except ApiException as error:
+        raise ClusterUnreachable(
+            f"--owner-id: not set, and the kube-system namespace cannot be read "
+            f"(HTTP {error.status}) to derive one"
+        ) from None
+    except Exception as error:
+        raise ClusterUnreachable(f"cannot reach the cluster: {type(error).__name__}") from None
+    uid = str(namespace.metadata.uid or "")
+    if not uid:
+        raise ClusterUnreachable("--owner-id: not set, and kube-system has no uid")
+    return f"k8s-{uid}"
+
+
+def read_secret(api: client.ApiClient, namespace: str, name: str) -> dict[str, str]:
+    """The string values of a Secret's keys (never logged)."""
+    try:
+        secret: Any = client.CoreV1Api(api).read_namespaced_secret(name, namespace)
+    except ApiException as error:
+        raise ClusterUnreachable(
+            f"--credentials-secret: cannot read Secret {namespace}/{name} (HTTP {error.status})"
+        ) from None
+    values = {key: base64.b64decode(value).decode() for key, value in (secret.data or {}).items()}
+    values.update(secret.string_data or {})
+    return {key: value.strip() for key, value in values.items()}

@@ -1,0 +1,168 @@
+"""List+watch caches of cluster objects, as plain dicts.
+
+Each informer lists its resource once, then watches from the list's resourceVersion
+with bookmarks, resuming from the last resourceVersion it saw whenever a watch ends.
+A 410 (history compacted) or any other failure makes it list again: the cache is only
+ever a copy of the server's state, never patched from guesses. Every change only wakes
+the loop; what changed is read again from the whole cache by the next pass.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from kubernetes.client.exceptions import ApiException
+from kubernetes.watch.watch import iter_resp_lines
+
+from reconciler.metrics import WATCH_RESTARTS
+
+log = structlog.get_logger(__name__)
+Obj = dict[str, Any]
+ListCall = Callable[..., Any]
+PAGE = 500
+WATCH_SECONDS = (240, 300)  # spread watch restarts, as client-go does
+READ_TIMEOUT = 330.0
+
+
+class Gone(Exception):
+    """The watch's resourceVersion is too old: the cache must be listed again."""
+
+
+class Informer:
+    """One resource (optionally in one namespace), kept current in `objects`."""
+
+    def __init__(
+        self,
+        resource: str,
+        call: ListCall,
+        on_change: Callable[[], None],
+        stop: threading.Event,
+        kind: tuple[str, str],
+        **selectors: str,
+    ):
+        self.resource = resource
+        self._kind = {"apiVersion": kind[0], "kind": kind[1]}
+        self._call = call
+        self._on_change = on_change
+        self._stop = stop
+        self._selectors = selectors
+        self._lock = threading.Lock()
+        self._objects: dict[tuple[str, str], Obj] = {}
+        self.synced = threading.Event()
+        self.version: str | None = None
+
+    def objects(self) -> list[Obj]:
+        with self._lock:
+            return list(self._objects.values())
+
+    def list_now(self) -> None:
+        """Fill the cache from a full (paged) listing; `synced` is set after the first."""
+        items: dict[tuple[str, str], Obj] = {}
+        token: str | None = None
+        while True:
+            page = self._read(limit=PAGE, _continue=token) if token else self._read(limit=PAGE)
+            for item in page.get("items") or []:
+                items[_key(item)] = {**self._kind, **item}
+            metadata = page.get("metadata") or {}
+            token = metadata.get("continue")
+            if not token:
+                break
+        with self._lock:
+            self._objects = items
+        self.version = metadata.get("resourceVersion")
+        self.synced.set()
+        self._on_change()
+
+    def run(self) -> None:
+        """List, then watch until stopped; re-list on 410 or any failure."""
+        while not self._stop.is_set():
+            try:
+                if self.version is None:
+                    self.list_now()
+                self._watch()
+            except Gone:
+                self.version = None
+                WATCH_RESTARTS.labels(self.resource).inc()
+                log.info("watch expired, listing again", resource=self.resource)
+            except Exception as error:  # a watch must never die: list again after a pause
+                self.version = None
+                WATCH_RESTARTS.labels(self.resource).inc()
+                log.warning("watch failed", resource=self.resource, error=_describe(error))
+                self._stop.wait(1.0 + random.random())
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name=f"watch-{self.resource}", daemon=True)
+        thread.start()
+        return thread
+
+    def _read(self, **params: Any) -> Obj:
+        response = _checked(self._call(**self._selectors, **params, _preload_content=False))
+        data: Obj = json.loads(response.data)
+        return data
+
+    def _watch(self) -> None:
+        response = self._call(
+            **self._selectors,
+            watch=True,
+            allow_watch_bookmarks=True,
+            resource_version=self.version,
+            timeout_seconds=random.randint(*WATCH_SECONDS),
+            _preload_content=False,
+            _request_timeout=(10.0, READ_TIMEOUT),
+        )
+        _checked(response)
+        try:
+            for line in iter_resp_lines(response):  # type: ignore[no-untyped-call]
+                if self._stop.is_set():
+                    return
+                if line:
+                    self._event(json.loads(line))
+        finally:
+            response.release_conn()
+        WATCH_RESTARTS.labels(self.resource).inc()  # ended by the server: resume
+
+    def _event(self, event: Obj) -> None:
+        kind, obj = event.get("type"), event.get("object") or {}
+        if kind == "ERROR":
+            if obj.get("code") == 410:
+                raise Gone()
+            raise RuntimeError(f"watch error {obj.get('code')}: {obj.get('message')}")
+        version = (obj.get("metadata") or {}).get("resourceVersion")
+        if kind == "BOOKMARK":
+            self.version = version or self.version
+            return
+        with self._lock:
+            if kind == "DELETED":
+                self._objects.pop(_key(obj), None)
+            else:
+                self._objects[_key(obj)] = {**self._kind, **obj}
+        self.version = version or self.version
+        self._on_change()
+
+
+def _checked(response: Any) -> Any:
+    """An unread response, or the ApiException its status calls for (410 included)."""
+    status = getattr(response, "status", 200)
+    if isinstance(status, int) and not 200 <= status <= 299:
+        if status == 410:
+            raise Gone()
+        raise ApiException(status=status, reason=str(getattr(response, "reason", "")))
+    return response
+
+
+def _key(obj: Obj) -> tuple[str, str]:
+    metadata = obj.get("metadata") or {}
+    return (metadata.get("namespace") or "", metadata.get("name") or "")
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, ApiException):
+        if error.status == 410:
+            return "410 Gone"
+        return f"HTTP {error.status}: {error.reason}"
+    return f"{type(error).__name__}: {error}"[:200]

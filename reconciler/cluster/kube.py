@@ -1,0 +1,261 @@
+"""The `Cluster` a pass works with, over the official `kubernetes` client.
+
+Reads come from the informers' caches (a snapshot per pass, no extra requests); writes go
+straight to the API server: EdgioRoutes (create, full replace with the stored
+resourceVersion, delete), their status subresource, the Ingress status subresource,
+finalizers and Events. A write that fails is logged and retried by the next pass.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from reconciler import api
+from reconciler.cluster.events import EventRecorder
+from reconciler.cluster.informer import Informer
+from reconciler.derive.ingress import object_key
+from reconciler.routeset import RouteWrite, WriteAction
+from reconciler.sync import ClusterWriteFailed, Snapshot
+
+log = structlog.get_logger(__name__)
+Obj = dict[str, Any]
+MERGE = "application/merge-patch+json"
+
+
+class KubeCluster:
+    """Caches of Ingresses, IngressClasses, EdgioRoutes, Services and Nodes, and writes."""
+
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        namespaces: Sequence[str] = (),
+        wake: Callable[[], None] = lambda: None,
+        secret: tuple[str, str] | None = None,
+    ):
+        notify = self._notify
+        self.api_client = api_client
+        self.stop = threading.Event()
+        self.wake = wake  # replaceable: the loop is built after the cluster
+        # Typed as Any: the generated signatures want str where our dicts hold Any.
+        self._core: Any = client.CoreV1Api(api_client)
+        self._networking: Any = client.NetworkingV1Api(api_client)
+        self._custom: Any = client.CustomObjectsApi(api_client)
+        self.events = EventRecorder(self._core)
+        self.informers: dict[str, list[Informer]] = {
+            "ingresses": self._namespaced(
+                ("networking.k8s.io/v1", "Ingress"),
+                self._networking.list_ingress_for_all_namespaces,
+                self._networking.list_namespaced_ingress,
+                namespaces,
+                notify,
+            ),
+            "ingressclasses": [
+                Informer(
+                    "ingressclasses",
+                    self._networking.list_ingress_class,
+                    notify,
+                    self.stop,
+                    ("networking.k8s.io/v1", "IngressClass"),
+                )
+            ],
+            "edgioroutes": self._routes(namespaces, notify),
+            "services": self._namespaced(
+                ("v1", "Service"),
+                self._core.list_service_for_all_namespaces,
+                self._core.list_namespaced_service,
+                namespaces,
+                notify,
+            ),
+            "nodes": [Informer("nodes", self._core.list_node, notify, self.stop, ("v1", "Node"))],
+        }
+        if secret is not None:
+            self.informers["secrets"] = [
+                Informer(
+                    "secrets",
+                    self._core.list_namespaced_secret,
+                    notify,
+                    self.stop,
+                    ("v1", "Secret"),
+                    namespace=secret[0],
+                    field_selector=f"metadata.name={secret[1]}",
+                )
+            ]
+
+    def _notify(self) -> None:
+        self.wake()
+
+    def coordination(self) -> client.CoordinationV1Api:
+        return client.CoordinationV1Api(self.api_client)
+
+    def _namespaced(
+        self,
+        kind: tuple[str, str],
+        everywhere: Callable[..., Any],
+        within: Callable[..., Any],
+        namespaces: Sequence[str],
+        wake: Callable[[], None],
+    ) -> list[Informer]:
+        resource = kind[1].lower() + ("es" if kind[1].endswith("s") else "s")
+        if not namespaces:
+            return [Informer(resource, everywhere, wake, self.stop, kind)]
+        return [Informer(resource, within, wake, self.stop, kind, namespace=n) for n in namespaces]
+
+    def _routes(self, namespaces: Sequence[str], wake: Callable[[], None]) -> list[Informer]:
+        group = {"group": api.GROUP, "version": api.VERSION, "plural": api.PLURAL}
+        kind = (api.API_VERSION, api.KIND)
+        if not namespaces:
+            everywhere = self._custom.list_cluster_custom_object
+            return [Informer("edgioroutes", everywhere, wake, self.stop, kind, **group)]
+        within = self._custom.list_namespaced_custom_object
+        return [
+            Informer("edgioroutes", within, wake, self.stop, kind, namespace=n, **group)
+            for n in namespaces
+        ]
+
+    # --- caches -----------------------------------------------------------------------
+
+    def all_informers(self) -> list[Informer]:
+        return [informer for group in self.informers.values() for informer in group]
+
+    def start(self) -> None:
+        for informer in self.all_informers():
+            informer.start()
+
+    def list_once(self) -> None:
+        """Fill every cache once, without watching (for `plan`)."""
+        for informer in self.all_informers():
+            informer.list_now()
+
+    def synced(self) -> bool:
+        return all(informer.synced.is_set() for informer in self.all_informers())
+
+    def wait_synced(self, timeout: float) -> bool:
+        deadline = datetime.now(UTC).timestamp() + timeout
+        for informer in self.all_informers():
+            left = deadline - datetime.now(UTC).timestamp()
+            if left <= 0 or not informer.synced.wait(left):
+                return False
+        return True
+
+    def secret_values(self) -> dict[str, str] | None:
+        """The credentials Secret's values, decoded (None when none is watched or found)."""
+        found = [o for i in self.informers.get("secrets", []) for o in i.objects()]
+        if not found:
+            return None
+        values = {
+            key: base64.b64decode(value).decode().strip()
+            for key, value in (found[0].get("data") or {}).items()
+        }
+        return values
+
+    def snapshot(self) -> Snapshot:
+        def objects(resource: str) -> tuple[Obj, ...]:
+            found = [o for informer in self.informers[resource] for o in informer.objects()]
+            return tuple(sorted(found, key=object_key))
+
+        return Snapshot(
+            ingresses=objects("ingresses"),
+            ingress_classes=objects("ingressclasses"),
+            routes=objects("edgioroutes"),
+            services=objects("services"),
+            nodes=objects("nodes"),
+        )
+
+    # --- writes -----------------------------------------------------------------------
+
+    def write_route(self, write: RouteWrite) -> Obj:
+        route = write.route
+        metadata = route.get("metadata") or {}
+        namespace, name = metadata.get("namespace") or "default", metadata.get("name", "")
+        where = (api.GROUP, api.VERSION, namespace, api.PLURAL)
+        log.info(
+            "route write", route=f"{namespace}/{name}", action=write.action.value, why=write.why
+        )
+        try:
+            if write.action is WriteAction.CREATE:
+                return dict(self._custom.create_namespaced_custom_object(*where, route))
+            if write.action is WriteAction.DELETE:
+                self._custom.delete_namespaced_custom_object(*where, name)
+                gone = dict(route)
+                gone["metadata"] = {**metadata, "deletionTimestamp": _now()}
+                return gone
+            return dict(self._custom.replace_namespaced_custom_object(*where, name, route))
+        except ApiException as error:
+            if write.action is WriteAction.DELETE and error.status == 404:
+                return {**route, "metadata": {**metadata, "deletionTimestamp": _now()}}
+            log.warning("route write failed", route=f"{namespace}/{name}", status=error.status)
+            raise ClusterWriteFailed(str(error.status)) from None
+
+    def write_route_status(self, route: Obj, status: Obj) -> None:
+        metadata = route.get("metadata") or {}
+        previous = route.get("status") or {}
+        body = {"status": {**{k: None for k in previous if k not in status}, **status}}
+        self._try(
+            "status write",
+            object_key(route),
+            lambda: self._custom.patch_namespaced_custom_object_status(
+                api.GROUP,
+                api.VERSION,
+                metadata.get("namespace") or "default",
+                api.PLURAL,
+                metadata.get("name"),
+                body,
+            ),
+        )
+
+    def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None:
+        metadata = ingress.get("metadata") or {}
+        body = {"status": {"loadBalancer": {"ingress": [{"hostname": h} for h in hosts] or None}}}
+        self._try(
+            "ingress status write",
+            object_key(ingress),
+            lambda: self._networking.patch_namespaced_ingress_status(
+                metadata.get("name"),
+                metadata.get("namespace") or "default",
+                body,
+                _content_type=MERGE,
+            ),
+        )
+
+    def remove_finalizer(self, route: Obj) -> None:
+        metadata = route.get("metadata") or {}
+        kept = [f for f in metadata.get("finalizers") or [] if f != api.FINALIZER]
+        body = {"metadata": {"finalizers": kept or None}}
+        self._try(
+            "finalizer removal",
+            object_key(route),
+            lambda: self._custom.patch_namespaced_custom_object(
+                api.GROUP,
+                api.VERSION,
+                metadata.get("namespace") or "default",
+                api.PLURAL,
+                metadata.get("name"),
+                body,
+            ),
+        )
+
+    def event(self, obj: Obj, reason: str, message: str, *, warning: bool) -> None:
+        self.events.record(obj, reason, message, warning=warning)
+
+    def problems(self, obj: Obj, problems: Iterable[tuple[str, str]]) -> None:
+        self.events.problems(obj, problems)
+
+    @staticmethod
+    def _try(what: str, key: str, call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except ApiException as error:
+            if error.status != 404:  # gone already: nothing to report on
+                log.warning(f"{what} failed", route=key, status=error.status)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,402 @@
+"""The second half of a pass: from what was planned and written back to each route.
+
+For every EdgioRoute this gathers the plain facts the pure status module needs (what
+Edgio and Vultr hold for it after the writes, what failed, what was refused), then
+writes what users see: the status (only when it changed), the Ingress's load-balancer
+hostnames, Events on the route and its Ingress, and the finalizer once cleanup is done.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from reconciler import api, ownership
+from reconciler.apply import ApplyReport
+from reconciler.cache import ProviderCache
+from reconciler.derive.desired import DesiredState, RouteOutcome, Settings, zone_of
+from reconciler.derive.ingress import object_key
+from reconciler.derive.routes import route_from_object
+from reconciler.errors import FieldError, InvalidObject
+from reconciler.model import Action, CdnRule, Change, DeletionPolicy, DnsRecord, Plan, Route
+from reconciler.providers.base import ProviderError
+from reconciler.routeset import RouteSet, WriteAction, has_finalizer, is_deleting
+from reconciler.status import Problem, RouteFacts, published_hosts, route_status, shortnames_of
+
+if TYPE_CHECKING:
+    from reconciler.sync import Cluster
+
+Obj = dict[str, Any]
+# Condition reasons that are steps on the way, not problems worth a Warning Event.
+QUIET = frozenset(
+    {
+        api.Reason.PUBLISHED,
+        api.Reason.RESOLVED,
+        api.Reason.NO_CONFLICT,
+        api.Reason.BACKENDS_FOUND,
+        api.Reason.PUBLISHING,
+        api.Reason.ORIGIN_NOT_READY,
+        api.Reason.DELETING,
+    }
+)
+HEALTHY_STATUS = {"Conflict": "False"}
+
+
+@dataclass(frozen=True, slots=True)
+class RouteInput:
+    """One stored EdgioRoute as a pass reads it."""
+
+    key: str
+    obj: Obj
+    route: Route | None  # None: the spec (or its Ingress) cannot be read
+    errors: tuple[FieldError, ...] = ()
+    deleting: bool = False
+    force: bool = False  # the force-delete annotation releases the finalizer
+    deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
+    shortnames: tuple[str, ...] = ()
+    ingress: Obj | None = None  # the Ingress a derived route comes from
+
+
+@dataclass
+class Actual:
+    records: list[DnsRecord] = field(default_factory=list)
+    rules: list[CdnRule] = field(default_factory=list)
+    zone_problems: dict[str, Problem] = field(default_factory=dict)
+    account_problems: dict[str, Problem] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Pass:
+    inputs: Sequence[RouteInput]
+    desired: DesiredState
+    actual: Actual
+    plan: Plan
+    report: ApplyReport
+    routes: RouteSet
+    dry_run: bool
+    deletes: bool = True  # the policy allows deletes; if not, deleting routes leave all behind
+
+
+def read_routes(stored: Iterable[Obj], routes: RouteSet, settings: Settings) -> list[RouteInput]:
+    return [_read(obj, routes, settings) for obj in stored]
+
+
+def _read(obj: Obj, routes: RouteSet, settings: Settings) -> RouteInput:
+    key = object_key(obj)
+    metadata = obj.get("metadata") or {}
+    annotations = metadata.get("annotations") or {}
+    route: Route | None = None
+    errors: tuple[FieldError, ...] = ()
+    if key in routes.invalid:
+        errors = routes.invalid[key].errors
+    else:
+        try:
+            route = route_from_object(obj)
+        except InvalidObject as error:
+            errors = error.errors
+    policy = route.deletion_policy if route else _raw_policy(obj)
+    account = (route.shortname if route else None) or settings.default_shortname
+    return RouteInput(
+        key=key,
+        obj=obj,
+        route=route,
+        errors=errors,
+        deleting=is_deleting(obj),
+        force=annotations.get(api.FORCE_DELETE_ANNOTATION) == api.FORCE_DELETE_VALUE,
+        deletion_policy=policy,
+        shortnames=tuple(
+            sorted({*shortnames_of(obj.get("status")), *([account] if account else [])})
+        ),
+        ingress=routes.sources.get(key),
+    )
+
+
+def _raw_policy(obj: Obj) -> DeletionPolicy:
+    value = (obj.get("spec") or {}).get("deletionPolicy")
+    return DeletionPolicy.ORPHAN if value == DeletionPolicy.ORPHAN.value else DeletionPolicy.DELETE
+
+
+def problem_of(error: ProviderError) -> Problem:
+    """A provider error as a condition reason; the clients already keep secrets out."""
+    reasons = {
+        "ProviderAuthFailed": api.Reason.PROVIDER_AUTH_FAILED,
+        "ProviderRejected": api.Reason.PROVIDER_REJECTED,
+        "ProviderThrottled": api.Reason.PROVIDER_THROTTLED,
+    }
+    return Problem(reasons.get(error.reason, api.Reason.PROVIDER_UNAVAILABLE), str(error))
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def finish(
+    cluster: Cluster, cache: ProviderCache, done: Pass, settings: Settings
+) -> dict[str, Obj]:
+    """Statuses for every route, written (with Events and finalizers) unless a dry run."""
+    rules, records = _after(cache, done, settings)
+    outcomes = {o.key: o for o in done.desired.outcomes}
+    statuses: dict[str, Obj] = {}
+    ingress_problems: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for note in done.routes.notes:
+        ingress_problems[object_key(note.ingress)].append((note.reason, note.message))
+    stamp = now()
+    for item in done.inputs:
+        facts = route_facts(item, outcomes.get(item.key), done, rules, records, settings)
+        previous = item.obj.get("status") or {}
+        status = route_status(facts, previous, stamp)
+        statuses[item.key] = status
+        if done.dry_run:
+            continue
+        problems = _problems(status)
+        if item.ingress is not None:
+            ingress_problems[item.key].extend(problems)
+        _report(cluster, item, status, previous, problems, done, facts)
+    if not done.dry_run:
+        _report_ingresses(cluster, done, ingress_problems)
+    return statuses
+
+
+def _after(
+    cache: ProviderCache, done: Pass, settings: Settings
+) -> tuple[list[CdnRule], list[DnsRecord]]:
+    """What the providers hold after the writes: the cache, which the writes updated."""
+    if done.dry_run:
+        return done.actual.rules, done.actual.records
+    accounts = {rule.shortname for rule in done.actual.rules} | {
+        s for item in done.inputs for s in item.shortnames
+    }
+    zones = set(settings.zones) - set(done.actual.zone_problems)
+    rules = [
+        r
+        for a in sorted(accounts - set(done.actual.account_problems))
+        for r in cache.cached_rules(a)
+    ]
+    records = [r for z in sorted(zones) for r in cache.cached_records(z)]
+    return rules, records
+
+
+def route_facts(
+    item: RouteInput,
+    outcome: RouteOutcome | None,
+    done: Pass,
+    rules: Sequence[CdnRule],
+    records: Sequence[DnsRecord],
+    settings: Settings,
+) -> RouteFacts:
+    resource = ownership.route_resource(item.key)
+    published = {
+        r.key: r
+        for r in rules
+        if r.owner is not None
+        and r.owner.owner == settings.owner_id
+        and r.owner.resource == resource
+    }
+    hostname = outcome.origin_hostname if outcome else None
+    keys = {(r.shortname, r.host, r.path) for r in outcome.rules} if outcome else set()
+    return RouteFacts(
+        key=item.key,
+        generation=int((item.obj.get("metadata") or {}).get("generation") or 0),
+        outcome=outcome,
+        errors=item.errors,
+        deleting=item.deleting,
+        published=published,
+        origin_addresses=_origin_addresses(hostname, records, settings),
+        origin_foreign=_origin_foreign(hostname, done.plan),
+        foreign_rules=_foreign_rules(keys, done.plan),
+        dns_problem=_dns_problem(hostname, done, settings),
+        cdn_problems=_cdn_problems(keys, done),
+        shortnames=tuple(sorted({*(k[0] for k in keys), *(k[0] for k in published)}))
+        or item.shortnames,
+    )
+
+
+def _origin_addresses(
+    hostname: str | None, records: Sequence[DnsRecord], settings: Settings
+) -> tuple[str, ...]:
+    zone = zone_of(hostname, settings.zones) if hostname else None
+    if not hostname or not zone:
+        return ()
+    name = hostname[: -len(zone) - 1]
+    claimed = any(
+        r.zone == zone
+        and r.type == "TXT"
+        and r.name == ownership.txt_name(name)
+        and (m := ownership.parse(r.data)) is not None
+        and m.owner == settings.owner_id
+        for r in records
+    )
+    if not claimed:
+        return ()
+    return tuple(
+        sorted(r.data for r in records if r.zone == zone and r.name == name and r.type == "A")
+    )
+
+
+def _origin_foreign(hostname: str | None, plan: Plan) -> str:
+    for skipped in plan.skipped:
+        subject = skipped.subject
+        foreign = skipped.reason == "ForeignRecord" and isinstance(subject, DnsRecord)
+        if foreign and isinstance(subject, DnsRecord) and subject.fqdn == hostname:
+            return skipped.message
+    return ""
+
+
+def _foreign_rules(keys: set[tuple[str, str, str]], plan: Plan) -> dict[tuple[str, str, str], str]:
+    return {
+        s.subject.key: s.message
+        for s in plan.skipped
+        if s.reason == "ForeignRule" and isinstance(s.subject, CdnRule) and s.subject.key in keys
+    }
+
+
+def _dns_problem(hostname: str | None, done: Pass, settings: Settings) -> Problem | None:
+    zone = zone_of(hostname, settings.zones) if hostname else None
+    if zone in done.actual.zone_problems:
+        return done.actual.zone_problems[zone or ""]
+    for change, error in done.report.failed:
+        subject = change.subject
+        if isinstance(subject, DnsRecord) and _origin_of(subject) == hostname:
+            return problem_of(error)
+    return None
+
+
+def _origin_of(record: DnsRecord) -> str:
+    name = (ownership.marked_name(record.name) if record.type == "TXT" else None) or record.name
+    return f"{name}.{record.zone}" if name else record.zone
+
+
+def _cdn_problems(
+    keys: set[tuple[str, str, str]], done: Pass
+) -> dict[tuple[str, str, str], Problem]:
+    found: dict[tuple[str, str, str], Problem] = {}
+    for key in keys:
+        if key[0] in done.actual.account_problems:
+            found[key] = done.actual.account_problems[key[0]]
+    for change, error in done.report.failed:
+        if isinstance(change.subject, CdnRule) and change.subject.key in keys:
+            found[change.subject.key] = problem_of(error)
+    for change in done.report.held:
+        if isinstance(change.subject, CdnRule) and change.subject.key in keys:
+            message = "not written: the origin records it needs could not be written"
+            found[change.subject.key] = Problem(api.Reason.ORIGIN_NOT_READY, message)
+    for skipped in done.plan.skipped:
+        subject = skipped.subject
+        forbidden = skipped.reason.startswith("PolicyForbids")
+        if forbidden and isinstance(subject, CdnRule) and subject.key in keys:
+            found[subject.key] = Problem(api.Reason.POLICY_FORBIDS, skipped.message)
+    return found
+
+
+def _problems(status: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The Warning Events a status calls for: one per unhealthy condition but Ready."""
+    found = []
+    for condition in status.get("conditions") or []:
+        if condition["type"] == api.ConditionType.READY or condition["reason"] in QUIET:
+            continue
+        healthy = HEALTHY_STATUS.get(condition["type"], "True")
+        if condition["status"] != healthy:
+            found.append((condition["reason"], condition["message"]))
+    return found
+
+
+def _report(
+    cluster: Cluster,
+    item: RouteInput,
+    status: Obj,
+    previous: Mapping[str, Any],
+    problems: list[tuple[str, str]],
+    done: Pass,
+    facts: RouteFacts,
+) -> None:
+    if item.ingress is not None:  # before the status, so Ready=True finds the hostnames set
+        hosts = published_hosts(status)
+        if hosts != _ingress_hosts(item.ingress):
+            cluster.write_ingress_hosts(item.ingress, hosts)
+    if status != previous:
+        cluster.write_route_status(item.obj, status)
+    targets = [item.obj] + ([item.ingress] if item.ingress is not None else [])
+    for reason, message in _actions(item.key, done.report):
+        for target in targets:
+            cluster.event(target, reason, message, warning=False)
+    cluster.problems(item.obj, problems)
+    if item.deleting and has_finalizer(item.obj):
+        _release(cluster, item, done, facts, targets)
+
+
+def _release(
+    cluster: Cluster, item: RouteInput, done: Pass, facts: RouteFacts, targets: list[Obj]
+) -> None:
+    """The finalizer goes once nothing of the route is left (or an operator says so)."""
+    reachable = not any(s in done.actual.account_problems for s in item.shortnames)
+    if item.force:
+        reason = api.Reason.FORCE_DELETED
+        message = f"finalizer released by {api.FORCE_DELETE_ANNOTATION}; rules may be left behind"
+    elif not done.deletes:
+        reason = api.Reason.POLICY_FORBIDS
+        message = "the policy never deletes: the route's rules are left as they are"
+    elif reachable and not facts.published and not done.report.failed:
+        reason, message = api.Reason.CLEANED_UP, "nothing of this route is left: finalizer removed"
+    else:
+        return
+    for target in targets:
+        cluster.event(target, reason, message, warning=reason == api.Reason.FORCE_DELETED)
+    cluster.remove_finalizer(item.obj)
+
+
+def _actions(key: str, report: ApplyReport) -> list[tuple[str, str]]:
+    resource = ownership.route_resource(key)
+    found = []
+    for change in report.applied:
+        if not isinstance(change.subject, CdnRule):
+            continue
+        owners = {
+            r.owner.resource
+            for r in (change.desired, change.current)
+            if isinstance(r, CdnRule) and r.owner
+        }
+        if resource not in owners:
+            continue
+        found.append(_action_event(change))
+    return found
+
+
+def _action_event(change: Change) -> tuple[str, str]:
+    rule = change.subject
+    assert isinstance(rule, CdnRule)
+    where = f"{rule.published_host}{rule.published_path}"
+    if change.action is Action.CREATE:
+        return api.Reason.RULE_CREATED, f"Edgio rule {where} created"
+    if change.action is Action.DELETE:
+        return api.Reason.RULE_DELETED, f"Edgio rule {where} deleted"
+    if isinstance(change.desired, CdnRule) and change.desired.owner is None:
+        return api.Reason.RULE_RELEASED, f"Edgio rule {where} released (deletionPolicy Orphan)"
+    return api.Reason.RULE_UPDATED, f"Edgio rule {where} updated"
+
+
+def _ingress_hosts(ingress: Mapping[str, Any]) -> list[str]:
+    entries = ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return sorted(
+        str(e.get("hostname")) for e in entries if isinstance(e, Mapping) and e.get("hostname")
+    )
+
+
+def _report_ingresses(
+    cluster: Cluster, done: Pass, problems: Mapping[str, list[tuple[str, str]]]
+) -> None:
+    ingresses = {object_key(n.ingress): n.ingress for n in done.routes.notes}
+    ingresses.update({i.key: i.ingress for i in done.inputs if i.ingress is not None})
+    for write in done.routes.writes:
+        source = done.routes.sources.get(object_key(write.route))
+        if source is not None and write.action is WriteAction.CREATE:
+            cluster.event(
+                source,
+                api.Reason.ROUTE_DERIVED,
+                f"EdgioRoute {object_key(write.route)} created",
+                warning=False,
+            )
+    for key, ingress in ingresses.items():
+        cluster.problems(ingress, problems.get(key, []))

@@ -1,0 +1,243 @@
+"""The controller loop: when to run a pass, and who may.
+
+Watch events only wake the loop. A wake-up waits `debounce` seconds to gather the rest
+of a burst, and the wait is not restarted by later events, so an event storm is capped
+at one pass per debounce and cannot starve the loop. Without events a full pass runs
+every `interval`. A pass that fails (an exception, a provider listing or write that
+failed) distrusts the provider cache and is retried after an exponential backoff capped
+at the interval. Only the holder of the leader Lease runs passes; a standby keeps its
+caches warm and is ready to take over.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
+
+from reconciler import metrics
+from reconciler.cache import ProviderCache
+from reconciler.model import Action, CdnRule, Change, DnsRecord
+from reconciler.sync import Cluster, PassResult, PassSettings, run_once
+
+log = structlog.get_logger(__name__)
+RENEW_DEADLINE = 10.0
+RETRY = 2.0
+STUCK_INTERVALS = 3  # /healthz fails when no iteration happened for this many intervals
+
+
+class Elector(Protocol):
+    leading: bool
+    last_renewal: float
+
+    def try_acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LoopOptions:
+    interval: float = 60.0
+    debounce: float = 0.5
+    first_backoff: float = 1.0
+    dry_run: bool = False
+
+
+class Loop:
+    def __init__(
+        self,
+        cluster: Cluster,
+        cache: ProviderCache,
+        settings: PassSettings,
+        options: LoopOptions,
+        elector: Elector | None = None,
+        ready: Callable[[], bool] = lambda: True,
+        refresh: Callable[[], ProviderCache | None] = lambda: None,
+    ):
+        self.cluster = cluster
+        self.cache = cache
+        self.settings = settings
+        self.options = options
+        self.elector = elector
+        self._ready = ready
+        self._refresh = refresh  # new provider clients when the credentials Secret changed
+        self._wake = threading.Event()
+        self._failures = 0
+        self._heartbeat = time.monotonic()
+        self._converged: set[DnsRecord | CdnRule] = set()
+        metrics.LEADER.set(0 if elector else 1)
+
+    # --- probes -----------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def alive(self) -> bool:
+        limit = STUCK_INTERVALS * self.options.interval + 30.0
+        return time.monotonic() - self._heartbeat < limit
+
+    def ready(self) -> bool:
+        """Caches synced; a standby that is not the leader is ready too."""
+        return self._ready()
+
+    @property
+    def leading(self) -> bool:
+        return self.elector is None or self.elector.leading
+
+    # --- running ----------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Passes until `stop` is set; the Lease is released on the way out."""
+        if self.elector is not None:
+            threading.Thread(target=self._lead, args=(stop,), name="lease", daemon=True).start()
+        try:
+            while not stop.is_set():
+                self._heartbeat = time.monotonic()
+                self._wait(stop)
+                if stop.is_set():
+                    break
+                if not self.leading:
+                    continue
+                try:
+                    self.run_pass()
+                except Exception as error:  # the loop never dies of one pass
+                    log.error("pass failed", error=f"{type(error).__name__}: {error}"[:300])
+        finally:
+            if self.elector is not None:
+                self.elector.release()
+                metrics.LEADER.set(0)
+
+    def _wait(self, stop: threading.Event) -> None:
+        if self._failures:
+            backoff = self.options.first_backoff * 2 ** (self._failures - 1)
+            stop.wait(min(backoff, self.options.interval))
+            return
+        timeout = self.options.interval if self.leading else RETRY
+        if self._wake.wait(timeout):
+            stop.wait(self.options.debounce)  # gather the burst; later events do not extend it
+        self._wake.clear()
+
+    def _lead(self, stop: threading.Event) -> None:
+        assert self.elector is not None
+        while not stop.is_set():
+            was_leading = self.elector.leading
+            taken = self.elector.try_acquire()
+            if not taken and was_leading:
+                if time.monotonic() - self.elector.last_renewal < RENEW_DEADLINE:
+                    self.elector.leading = True  # keep leading until the renew deadline
+                else:
+                    log.warning("leadership lost")
+            metrics.LEADER.set(1 if self.elector.leading else 0)
+            if self.elector.leading and not was_leading:
+                self.wake()
+            stop.wait(RETRY)
+
+    def run_pass(self, *, full: bool = False) -> PassResult:
+        """One pass with its metrics and its summary line; raises if it could not run."""
+        started = time.monotonic()
+        self.cache = self._refresh() or self.cache
+        try:
+            result = run_once(
+                self.cluster, self.cache, self.settings, dry_run=self.options.dry_run, full=full
+            )
+        except Exception:
+            self._failed()
+            raise
+        duration = time.monotonic() - started
+        metrics.PASS_DURATION.observe(duration)
+        self._count(result)
+        if result.ok:
+            self._failures = 0
+            metrics.LAST_SUCCESSFUL_PASS.set(time.time())
+            metrics.CONSECUTIVE_FAILED_PASSES.set(0)
+        else:
+            self._failed()
+        _summary(result, duration)
+        return result
+
+    def _failed(self) -> None:
+        self._failures += 1
+        metrics.CONSECUTIVE_FAILED_PASSES.set(self._failures)
+        self.cache.invalidate_all()
+
+    def _count(self, result: PassResult) -> None:
+        report = result.report
+        outcomes = (
+            [(c, "ok") for c in report.applied]
+            + [(c, "failed") for c, _ in report.failed]
+            + [(c, "held") for c in report.held]
+        )
+        for change, outcome in outcomes:
+            provider, kind = _labels(change)
+            action = _action(change)
+            metrics.CHANGES.labels(provider, kind, action, outcome).inc()
+            if outcome == "ok" and change.desired in self._converged:
+                metrics.DRIFT_CORRECTED.labels(provider, kind).inc()
+            _log_change(change, action, outcome)
+        if result.ok and result.desired is not None:
+            self._converged = {*result.desired.records, *result.desired.rules}
+        metrics.ROUTES.clear()
+        for status in result.statuses.values():
+            for condition in status.get("conditions") or []:
+                metrics.ROUTES.labels(condition["type"], condition["reason"]).inc()
+
+
+def _labels(change: Change) -> tuple[str, str]:
+    subject = change.subject
+    if isinstance(subject, DnsRecord):
+        return "vultr", subject.type
+    return "edgio", "rule"
+
+
+def _action(change: Change) -> str:
+    released = isinstance(change.desired, CdnRule) and change.desired.owner is None
+    return "release" if change.action is Action.UPDATE and released else change.action.value
+
+
+def _log_change(change: Change, action: str, outcome: str) -> None:
+    subject = change.subject
+    if isinstance(subject, DnsRecord):
+        log.info("dns change", action=action, result=outcome, name=subject.fqdn, type=subject.type)
+        return
+    owner = change.current if change.current is not None else change.desired
+    route = ""
+    if isinstance(owner, CdnRule) and owner.owner is not None:
+        route = owner.owner.resource.removeprefix("edgioroute/")
+    log.info(
+        "cdn change",
+        action=action,
+        result=outcome,
+        route=route,
+        rule=f"{subject.shortname}/{subject.published_host}{subject.published_path}",
+    )
+
+
+def _summary(result: PassResult, duration: float) -> None:
+    ready = sum(
+        1
+        for status in result.statuses.values()
+        for c in status.get("conditions") or []
+        if c["type"] == "Ready" and c["status"] == "True"
+    )
+    for key, status in sorted(result.statuses.items()):
+        conditions = status.get("conditions") or []
+        first = conditions[0] if conditions else {}
+        log.debug("route", route=key, ready=first.get("status"), reason=first.get("reason"))
+    log.info(
+        "pass",
+        routes=len(result.statuses),
+        ready=ready,
+        changes=len(result.plan.changes),
+        applied=len(result.report.applied),
+        failed=len(result.report.failed),
+        held=len(result.report.held),
+        skipped=len(result.plan.skipped),
+        listing_problems=sorted(result.listing_problems),
+        dry_run=result.dry_run,
+        ok=result.ok,
+        duration=round(duration, 3),
+    )

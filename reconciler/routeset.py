@@ -1,0 +1,189 @@
+"""Ingresses + stored EdgioRoutes -> the EdgioRoute writes that make the cluster agree.
+
+Pure and level-triggered: every pass compares all Edgio Ingresses with all stored routes,
+so a derived route whose Ingress is gone (or no longer Edgio's) is found by this sweep
+whatever events were missed, instead of being left to garbage collection. A route a
+user wrote directly (no derived-from label) is never overwritten: an Ingress of the same
+name is told so instead. Every route that is not being deleted carries our finalizer,
+added before anything is published for it.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler import api
+from reconciler.derive.ingress import (
+    class_controllers,
+    derive_route,
+    is_edgio_ingress,
+    object_key,
+)
+from reconciler.errors import InvalidObject
+
+Obj = dict[str, Any]
+
+
+class WriteAction(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    FINALIZE = "add-finalizer"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteWrite:
+    """One write of an EdgioRoute: `route` is the object to write (create, update,
+    add-finalizer) or the stored one (delete)."""
+
+    action: WriteAction
+    route: Obj
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something to tell the owner of an Ingress with an Event."""
+
+    ingress: Obj
+    reason: str
+    message: str
+    warning: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSet:
+    writes: tuple[RouteWrite, ...] = ()
+    notes: tuple[Note, ...] = ()
+    invalid: Mapping[str, InvalidObject] = field(default_factory=dict)  # route key -> errors
+    sources: Mapping[str, Obj] = field(default_factory=dict)  # derived route key -> Ingress
+
+
+def is_derived(route: Mapping[str, Any]) -> bool:
+    labels = (route.get("metadata") or {}).get("labels") or {}
+    return labels.get(api.DERIVED_LABEL) == api.DERIVED_FROM_INGRESS
+
+
+def is_deleting(obj: Mapping[str, Any]) -> bool:
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def has_finalizer(obj: Mapping[str, Any]) -> bool:
+    return api.FINALIZER in ((obj.get("metadata") or {}).get("finalizers") or [])
+
+
+def route_set(
+    ingresses: Iterable[Mapping[str, Any]],
+    ingress_classes: Iterable[Mapping[str, Any]],
+    routes: Iterable[Mapping[str, Any]],
+) -> RouteSet:
+    controllers = class_controllers(ingress_classes)
+    ours = {object_key(i): i for i in ingresses if is_edgio_ingress(i, controllers)}
+    stored = {object_key(r): r for r in routes}
+    writes: list[RouteWrite] = []
+    notes: list[Note] = []
+    invalid: dict[str, InvalidObject] = {}
+    sources: dict[str, Obj] = {}
+    for key in sorted(ours):
+        ingress, route = dict(ours[key]), stored.get(key)
+        if route is not None and not is_derived(route):
+            notes.append(_name_taken(ingress, key))
+            continue
+        sources[key] = ingress
+        try:
+            manifest = derive_route(ingress).manifest
+        except InvalidObject as error:
+            invalid[key] = error
+            notes.append(Note(ingress, api.Reason.INVALID_SPEC, str(error)))
+            continue
+        write = _derived_write(manifest, route)
+        if write is not None:
+            writes.append(write)
+    for key in sorted(stored):
+        writes.extend(_stored_write(stored[key], key in ours))
+    return RouteSet(tuple(writes), tuple(notes), invalid, sources)
+
+
+def _name_taken(ingress: Obj, key: str) -> Note:
+    return Note(
+        ingress,
+        api.Reason.NAME_TAKEN,
+        f"an EdgioRoute {key} written directly (no {api.DERIVED_LABEL} label) already has "
+        "this name; it is left as it is and this Ingress is not published: rename one",
+    )
+
+
+def _derived_write(manifest: Obj, route: Mapping[str, Any] | None) -> RouteWrite | None:
+    manifest["metadata"]["finalizers"] = [api.FINALIZER]
+    if route is None:
+        return RouteWrite(WriteAction.CREATE, manifest, "derived from its Ingress")
+    if is_deleting(route):
+        return None  # recreated once the old one is gone
+    if _agrees(route, manifest):
+        return None
+    return RouteWrite(WriteAction.UPDATE, _merged(route, manifest), "its Ingress changed")
+
+
+def _stored_write(route: Mapping[str, Any], ingress_is_ours: bool) -> list[RouteWrite]:
+    if is_deleting(route):
+        return []
+    if is_derived(route) and not ingress_is_ours:
+        why = "its Ingress is gone or no longer Edgio's"
+        return [RouteWrite(WriteAction.DELETE, dict(route), why)]
+    if not is_derived(route) and not has_finalizer(route):
+        updated = copy.deepcopy(dict(route))
+        updated["metadata"]["finalizers"] = [
+            *(updated["metadata"].get("finalizers") or []),
+            api.FINALIZER,
+        ]
+        return [RouteWrite(WriteAction.FINALIZE, updated, "cleanup on deletion")]
+    return []
+
+
+def _agrees(route: Mapping[str, Any], manifest: Obj) -> bool:
+    metadata = route.get("metadata") or {}
+    wanted = manifest["metadata"]
+    labels = metadata.get("labels") or {}
+    return (
+        defaulted(route.get("spec") or {}) == defaulted(manifest["spec"])
+        and all(labels.get(k) == v for k, v in wanted["labels"].items())
+        and _owners(metadata) == _owners(wanted)
+        and has_finalizer(route)
+    )
+
+
+def _owners(metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return sorted(
+        (str(o.get("kind")), str(o.get("uid"))) for o in metadata.get("ownerReferences") or []
+    )
+
+
+def _merged(route: Mapping[str, Any], manifest: Obj) -> Obj:
+    """The stored object with the derived spec, labels, owner and finalizer: a full
+    replace (with its resourceVersion), so fields edited by hand are reverted."""
+    merged = copy.deepcopy(dict(route))
+    metadata = merged.setdefault("metadata", {})
+    metadata["labels"] = {**(metadata.get("labels") or {}), **manifest["metadata"]["labels"]}
+    if manifest["metadata"].get("ownerReferences"):
+        metadata["ownerReferences"] = manifest["metadata"]["ownerReferences"]
+    if not has_finalizer(merged):
+        metadata["finalizers"] = [*(metadata.get("finalizers") or []), api.FINALIZER]
+    merged["spec"] = manifest["spec"]
+    return merged
+
+
+def defaulted(spec: Mapping[str, Any]) -> Obj:
+    """A spec with the CRD's defaults filled in, as the API server stores it, so that a
+    derived spec and its stored copy compare equal."""
+    result = copy.deepcopy(dict(spec))
+    result.setdefault("deletionPolicy", "Delete")
+    if isinstance(result.get("origin"), dict):
+        result["origin"].setdefault("path", "/")
+    for rule in result.get("rules") or []:
+        if isinstance(rule, dict):
+            rule.setdefault("publishedProtocol", "http")
+    return result

@@ -1,0 +1,353 @@
+"""`edgio-ingress run` and `edgio-ingress plan`.
+
+`run` is the controller: caches, loop, leader election, metrics and probes, until SIGTERM.
+`run --once` is the drift-correction CronJob: one pass that lists every zone and account
+in full, under the same Lease, then exits. `plan` is one dry-run pass printed as a table
+(or JSON): what a pass would write, and why what it would not touch is left alone.
+
+Exit codes: 0 the pass ran (routes may still report problems on their own objects);
+1 the pass could not run (cluster unreachable, an unexpected failure); 2 a setting is
+missing or malformed; 3 (`--once`) another instance holds the Lease.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+import structlog
+
+from reconciler import config as settings_module
+from reconciler.cache import ProviderCache
+from reconciler.cluster.config import (
+    ClusterUnreachable,
+    api_client,
+    cluster_owner_id,
+    own_namespace,
+    read_secret,
+)
+from reconciler.cluster.kube import KubeCluster
+from reconciler.cluster.lease import LeaseElector
+from reconciler.config import Config, ConfigError, Credentials, address
+from reconciler.derive.desired import Settings
+from reconciler.loop import Loop, LoopOptions
+from reconciler.model import Policy
+from reconciler.observability import LEVELS, configure_logging, serve_metrics, serve_probes
+from reconciler.plan_output import print_plan
+from reconciler.providers.edgio import EdgioCdn
+from reconciler.providers.vultr import VultrDns
+from reconciler.sync import PassSettings, run_once
+
+log = structlog.get_logger(__name__)
+EXIT_FAILED, EXIT_CONFIG, EXIT_LEASE_HELD = 1, 2, 3
+
+
+def _duration(text: str) -> float:
+    try:
+        return settings_module.duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _address(text: str) -> str:
+    try:
+        address(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    """The settings `run` and `plan` share."""
+    add = parser.add_argument
+    add(
+        "--policy",
+        choices=[p.value for p in Policy],
+        default=Policy.SYNC.value,
+        help="what may be changed: sync (default), upsert-only (never delete), create-only",
+    )
+    add(
+        "--owner-id",
+        help="who owns what we write (default: derived from the uid of the "
+        "kube-system namespace, stable across restarts)",
+    )
+    add(
+        "--namespace",
+        action="append",
+        help="watch only this namespace (repeatable; all by default)",
+    )
+    add(
+        "--zone",
+        action="append",
+        help="a Vultr DNS zone to manage (repeatable; env EDGIO_INGRESS_DNS_ZONE)",
+    )
+    add(
+        "--origin-hostname", help="the shared round-robin origin name (default origin.<first zone>)"
+    )
+    add(
+        "--shortname",
+        action="append",
+        help="an Edgio account to list (repeatable; the first "
+        "is the default account; env EDGIO_INGRESS_SHORTNAME)",
+    )
+    add(
+        "--node-address-type",
+        choices=["ExternalIP", "InternalIP"],
+        default="ExternalIP",
+        help="which node address the origin records point at",
+    )
+    add("--ttl", type=int, default=60, help="TTL of the origin records, seconds (default 60)")
+    add(
+        "--credentials-secret",
+        metavar="[NAMESPACE/]NAME",
+        help="a Secret whose keys are the environment names (VULTR_API_KEY, ...)",
+    )
+    add(
+        "--provider-resync",
+        type=_duration,
+        default=600.0,
+        help="list every zone and account again this often (default 10m)",
+    )
+    add("--log-format", choices=["json", "console"], default="json")
+    add("--log-level", choices=LEVELS, default="info")
+
+
+def register(commands: Any) -> None:
+    run = commands.add_parser("run", help="run the controller")
+    _common(run)
+    add = run.add_argument
+    add("--once", action="store_true", help="one full pass, then exit (the CronJob)")
+    add("--dry-run", action="store_true", help="plan and report, write nothing")
+    add("--interval", type=_duration, default=60.0, help="a full pass at least this often (60s)")
+    add(
+        "--leader-elect",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="hold a coordination.k8s.io Lease so only one instance writes (default on)",
+    )
+    add("--lease-name", default="edgio-ingress")
+    add("--lease-namespace", help="default: the controller's own namespace")
+    add(
+        "--metrics-addr",
+        type=_address,
+        default=None,
+        help="/metrics (default :8080; 0 off; with --once off unless given)",
+    )
+    add(
+        "--health-addr",
+        type=_address,
+        default=None,
+        help="/healthz, /readyz (default :8081; 0 off; with --once off unless given)",
+    )
+    run.set_defaults(run=run_command)
+    plan = commands.add_parser("plan", help="one dry-run pass, printed as a table")
+    _common(plan)
+    plan.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    plan.set_defaults(run=plan_command)
+
+
+@dataclass
+class Setup:
+    config: Config
+    cluster: KubeCluster
+    cache: ProviderCache
+    settings: PassSettings
+    env: dict[str, str]
+    secret: dict[str, str]
+
+
+def _providers(creds: Credentials, resync: float) -> ProviderCache:
+    try:
+        dns = VultrDns(creds.vultr_key, base_url=creds.vultr_url)
+        cdn = EdgioCdn(creds.edgio_user, creds.edgio_key, base_url=creds.edgio_url)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return ProviderCache(dns, cdn, resync)
+
+
+def _setup(args: argparse.Namespace) -> Setup:
+    """Connect, read the Secret, resolve every setting. Raises ConfigError/ClusterUnreachable."""
+    env = {name: os.environ[name] for name in settings_module.ENV_NAMES if name in os.environ}
+    kubeconfig = env.get("KUBECONFIG") or _home_kubeconfig()
+    api = api_client(kubeconfig)
+    secret: dict[str, str] = {}
+    where = None
+    if args.credentials_secret:
+        where = settings_module.split_secret_name(args.credentials_secret, own_namespace())
+        secret = read_secret(api, *where)
+    config = settings_module.resolve(args, env, secret)
+    owner = args.owner_id or cluster_owner_id(api)
+    cluster = KubeCluster(api, config.namespaces, secret=where)
+    cache = _providers(config.credentials, config.resync)
+    core = Settings(
+        owner_id=owner,
+        zones=config.zones,
+        default_shortname=config.shortnames[0] if config.shortnames else None,
+        default_origin_hostname=config.origin_hostname,
+        ttl=config.ttl,
+        node_address_type=config.node_address_type,
+    )
+    settings = PassSettings(core, config.shortnames, config.policy)
+    return Setup(config, cluster, cache, settings, env, secret)
+
+
+def _home_kubeconfig() -> str | None:
+    """In a pod (KUBERNETES_SERVICE_HOST set) the service account; else ~/.kube/config."""
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return None
+    path = os.path.expanduser("~/.kube/config")
+    return path if os.path.exists(path) else None
+
+
+def _prepare(args: argparse.Namespace) -> Setup | int:
+    configure_logging(args.log_format, args.log_level)
+    try:
+        return _setup(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ClusterUnreachable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def plan_command(args: argparse.Namespace) -> int:
+    setup = _prepare(args)
+    if isinstance(setup, int):
+        return setup
+    try:
+        setup.cluster.list_once()
+        result = run_once(setup.cluster, setup.cache, setup.settings, dry_run=True, full=True)
+    except Exception as error:
+        print(f"error: the pass could not run: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print_plan(result, args.output)
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    setup = _prepare(args)
+    if isinstance(setup, int):
+        return setup
+    elector = None
+    if args.leader_elect and not args.dry_run:  # a dry run writes nothing: it needs no Lease
+        namespace = args.lease_namespace or own_namespace()
+        identity = f"{socket.gethostname()}_{os.getpid()}"
+        elector = LeaseElector(setup.cluster.coordination(), args.lease_name, namespace, identity)
+    loop = Loop(
+        setup.cluster,
+        setup.cache,
+        setup.settings,
+        LoopOptions(interval=setup.config.interval, dry_run=args.dry_run),
+        elector,
+        ready=setup.cluster.synced,
+        refresh=_refresher(setup),
+    )
+    setup.cluster.wake = loop.wake
+    _serve(args, loop)
+    if args.once:
+        return _once(setup, loop, elector)
+    return _forever(setup, loop)
+
+
+def _refresher(setup: Setup) -> Callable[[], ProviderCache | None]:
+    """New provider clients when the watched credentials Secret changes."""
+    last = dict(setup.secret)
+
+    def refresh() -> ProviderCache | None:
+        values = setup.cluster.secret_values()
+        if values is None or values == last:
+            return None
+        last.clear()
+        last.update(values)
+        try:
+            creds = settings_module.credentials(setup.env, values)
+            cache = _providers(creds, setup.config.resync)
+        except ConfigError as error:
+            log.error("the credentials Secret cannot be used", error=str(error))
+            return None
+        log.info("credentials changed: new provider clients")
+        return cache
+
+    return refresh
+
+
+def _serve(args: argparse.Namespace, loop: Loop) -> None:
+    """Metrics and probes; `--once` opens no port unless one is asked for."""
+    metrics_addr = address(args.metrics_addr or ("0" if args.once else ":8080"))
+    health_addr = address(args.health_addr or ("0" if args.once else ":8081"))
+    if metrics_addr is not None:
+        serve_metrics(metrics_addr)
+    if health_addr is not None:
+        serve_probes(health_addr, loop.alive, loop.ready)
+
+
+def _once(setup: Setup, loop: Loop, elector: LeaseElector | None) -> int:
+    try:
+        setup.cluster.list_once()
+    except Exception as error:
+        print(f"error: cannot read the cluster: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if elector is not None and not _wait_for_lease(elector):
+        print(
+            f"error: the Lease {elector.namespace}/{elector.name} is held by another "
+            "instance; it corrects drift itself",
+            file=sys.stderr,
+        )
+        return EXIT_LEASE_HELD
+    try:
+        loop.run_pass(full=True)
+    except Exception as error:
+        print(f"error: the pass could not run: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        if elector is not None:
+            elector.release()
+    return 0
+
+
+def _wait_for_lease(elector: LeaseElector) -> bool:
+    """Up to one lease duration (plus one retry), the time a silent holder needs to expire."""
+    stop = threading.Event()
+    deadline = elector.duration + 2.0
+    waited = 0.0
+    while not elector.try_acquire():
+        if waited == 0.0:
+            log.info("waiting for the lease", lease=f"{elector.namespace}/{elector.name}")
+        if waited >= deadline:
+            return False
+        stop.wait(0.5)
+        waited += 0.5
+    return True
+
+
+def _forever(setup: Setup, loop: Loop) -> int:
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        loop.wake()  # a loop waiting for its interval notices at once
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    setup.cluster.start()
+    log.info(
+        "started",
+        zones=list(setup.config.zones),
+        shortnames=list(setup.config.shortnames),
+        owner=setup.settings.core.owner_id,
+        dry_run=loop.options.dry_run,
+    )
+    setup.cluster.wait_synced(60.0)
+    loop.run(stop)
+    setup.cluster.stop.set()
+    log.info("stopped")
+    return 0

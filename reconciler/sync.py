@@ -1,0 +1,234 @@
+"""One pass of the controller, `run_once`, in the style of external-dns's RunOnce.
+
+A pass takes a snapshot of the cluster caches, makes the derived EdgioRoutes agree with
+their Ingresses, reads the providers' actual state once (one listing per managed zone and
+per account, through the provider cache), derives the desired state, plans, applies,
+and reports back on every route: status, Ingress hostnames, Events, finalizers. It trusts
+nothing from earlier passes but the provider cache, so a lost event, a crash mid-pass or
+an edit made by hand is corrected by the next pass.
+
+The cluster is reached through the small `Cluster` Protocol (implemented over the
+`kubernetes` client in :mod:`reconciler.cluster`), so this module imports no client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from reconciler import ownership
+from reconciler.apply import ApplyReport, apply_plan
+from reconciler.cache import ProviderCache
+from reconciler.derive.desired import DesiredState, RouteOutcome, Settings, desired_state, zone_of
+from reconciler.diff import plan
+from reconciler.facts import Actual, Pass, RouteInput, finish, problem_of, read_routes
+from reconciler.model import Action, CdnRule, Change, DeletionPolicy, Plan, Policy
+from reconciler.providers.base import ProviderError
+from reconciler.routeset import RouteSet, RouteWrite, WriteAction, route_set
+from reconciler.status import Problem
+
+__all__ = ["ClusterWriteFailed", "PassResult", "Snapshot", "problem_of", "run_once"]
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The cluster as the caches hold it at the start of a pass, as plain objects."""
+
+    ingresses: tuple[Obj, ...] = ()
+    ingress_classes: tuple[Obj, ...] = ()
+    routes: tuple[Obj, ...] = ()
+    services: tuple[Obj, ...] = ()
+    nodes: tuple[Obj, ...] = ()
+
+
+class Cluster(Protocol):
+    """What a pass needs of Kubernetes: read a snapshot, write routes and what users see."""
+
+    def snapshot(self) -> Snapshot: ...
+
+    def write_route(self, write: RouteWrite) -> Obj: ...
+
+    def write_route_status(self, route: Obj, status: Obj) -> None: ...
+
+    def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None: ...
+
+    def remove_finalizer(self, route: Obj) -> None: ...
+
+    def event(self, obj: Obj, reason: str, message: str, *, warning: bool) -> None: ...
+
+    def problems(self, obj: Obj, problems: Iterable[tuple[str, str]]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PassSettings:
+    """The controller's flags as a pass needs them."""
+
+    core: Settings
+    shortnames: tuple[str, ...] = ()  # configured accounts, always listed
+    policy: Policy = Policy.SYNC
+
+
+@dataclass
+class PassResult:
+    """What one pass found and did: per-route outcomes, the plan and the apply report."""
+
+    plan: Plan
+    report: ApplyReport
+    outcomes: tuple[RouteOutcome, ...]
+    statuses: dict[str, Obj] = field(default_factory=dict)  # route key -> computed status
+    route_writes: tuple[RouteWrite, ...] = ()
+    listing_problems: dict[str, Problem] = field(default_factory=dict)  # zone/account -> why
+    dry_run: bool = False
+    desired: DesiredState | None = None
+
+    @property
+    def ok(self) -> bool:
+        """The pass planned against every zone and account and every write went through."""
+        return self.report.ok and not self.listing_problems
+
+
+def run_once(
+    cluster: Cluster,
+    cache: ProviderCache,
+    settings: PassSettings,
+    *,
+    dry_run: bool = False,
+    full: bool = False,
+) -> PassResult:
+    """One level-triggered pass; `full` lists every zone and account again."""
+    snapshot = cluster.snapshot()
+    routes = route_set(snapshot.ingresses, snapshot.ingress_classes, snapshot.routes)
+    stored = _write_routes(cluster, routes, snapshot.routes, dry_run)
+    inputs = read_routes(stored, routes, settings.core)
+    actual = read_actual(cache, settings, inputs, full=full)
+    services = {_name_key(s): s for s in snapshot.services}
+    desired = desired_state(
+        [i.route for i in inputs if i.route is not None and not i.deleting],
+        services,
+        snapshot.nodes,
+        settings.core,
+        [i.key for i in inputs if i.route is None and not i.deleting],
+    )
+    result = _plan(desired, actual, settings, inputs)
+    report = ApplyReport() if dry_run else apply_plan(result, cache.dns, cache.cdn)
+    deletes = settings.policy is Policy.SYNC
+    done = Pass(inputs, desired, actual, result, report, routes, dry_run, deletes)
+    statuses = finish(cluster, cache, done, settings.core)
+    return PassResult(
+        result,
+        report,
+        desired.outcomes,
+        statuses,
+        routes.writes,
+        {**actual.zone_problems, **actual.account_problems},
+        dry_run,
+        desired,
+    )
+
+
+def _name_key(obj: Obj) -> tuple[str, str]:
+    metadata = obj.get("metadata") or {}
+    return (metadata.get("namespace") or "default", metadata.get("name", ""))
+
+
+def _write_routes(
+    cluster: Cluster, routes: RouteSet, stored: Iterable[Obj], dry_run: bool
+) -> list[Obj]:
+    """The routes as they stand after this pass's writes (or would, in a dry run)."""
+    current = {_name_key(r): r for r in stored}
+    for write in routes.writes:
+        key = _name_key(write.route)
+        if dry_run:
+            current[key] = _as_if_written(write)
+            continue
+        try:
+            current[key] = cluster.write_route(write)
+        except ClusterWriteFailed:
+            continue  # retried next pass; the rest goes on
+    return list(current.values())
+
+
+class ClusterWriteFailed(Exception):
+    """A write to the cluster that failed; the pass goes on and the next one retries."""
+
+
+def _as_if_written(write: RouteWrite) -> Obj:
+    route = dict(write.route)
+    if write.action is WriteAction.DELETE:
+        metadata = dict(route.get("metadata") or {})
+        metadata["deletionTimestamp"] = "dry-run"
+        route["metadata"] = metadata
+    return route
+
+
+def read_actual(
+    cache: ProviderCache, settings: PassSettings, inputs: Sequence[RouteInput], *, full: bool
+) -> Actual:
+    """One listing per zone and per account (or the cache's), problems kept per listing."""
+    actual = Actual()
+    for zone in settings.core.zones:
+        try:
+            actual.records.extend(cache.records(zone, full=full))
+        except ProviderError as error:
+            actual.zone_problems[zone] = problem_of(error)
+    for shortname in accounts(settings, inputs):
+        try:
+            actual.rules.extend(cache.rules(shortname, full=full))
+        except ProviderError as error:
+            actual.account_problems[shortname] = problem_of(error)
+    return actual
+
+
+def accounts(settings: PassSettings, inputs: Sequence[RouteInput]) -> list[str]:
+    """Configured accounts, those routes name, and those their status says they used."""
+    found = set(settings.shortnames)
+    if settings.core.default_shortname:
+        found.add(settings.core.default_shortname)
+    for item in inputs:
+        found.update(item.shortnames)
+    return sorted(found)
+
+
+def _plan(
+    desired: DesiredState, actual: Actual, settings: PassSettings, inputs: Sequence[RouteInput]
+) -> Plan:
+    """The core's plan, minus what an unreachable zone or account leaves undecidable,
+    plus the release of the rules of routes deleted with `deletionPolicy: Orphan`."""
+    unreachable = {
+        rule.key
+        for rule in desired.rules
+        if rule.shortname in actual.account_problems
+        or zone_of(rule.source_host, settings.core.zones) in actual.zone_problems
+    }
+    orphaned = {
+        ownership.route_resource(i.key)
+        for i in inputs
+        if i.deleting and i.deletion_policy is DeletionPolicy.ORPHAN and not i.force
+    }
+    holds = replace(
+        desired.holds,
+        rules=desired.holds.rules | unreachable,
+        routes=desired.holds.routes | orphaned,
+    )
+    result = plan(
+        [r for r in desired.records if r.zone not in actual.zone_problems],
+        actual.records,
+        [r for r in desired.rules if r.key not in unreachable],
+        actual.rules,
+        owner=settings.core.owner_id,
+        policy=settings.policy,
+        holds=holds,
+    )
+    releases = tuple(
+        Change(Action.UPDATE, desired=replace(rule, owner=None), current=rule)
+        for rule in actual.rules
+        if _owned_by(rule, settings.core.owner_id, orphaned)
+    )
+    return replace(result, changes=releases + result.changes)
+
+
+def _owned_by(rule: CdnRule, owner: str, resources: set[str]) -> bool:
+    return rule.owner is not None and rule.owner.owner == owner and rule.owner.resource in resources

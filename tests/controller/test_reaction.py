@@ -1,0 +1,57 @@
+"""Edits reach Edgio in seconds: watch events wake the loop, the interval is a safety net."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.controller.conftest import World, converged, ingress, node
+from tests.support import eventually
+
+pytestmark = pytest.mark.slow
+
+
+def test_an_ingress_edit_reaches_edgio_within_seconds(world: World) -> None:
+    world.seed_cluster()
+    world.apply(ingress())
+    world.start("--interval", "300s")
+    eventually(lambda: converged(world), timeout=20)
+    started = time.monotonic()
+    world.apply(ingress(paths=("/fast",)))
+    eventually(lambda: sorted(world.rules()) == ["/fast"], timeout=5)
+    assert time.monotonic() - started < 5
+
+
+def test_an_event_storm_does_not_starve_the_loop(world: World) -> None:
+    world.seed_cluster()
+    world.apply(ingress())
+    world.start("--interval", "300s")
+    eventually(lambda: converged(world), timeout=20)
+    before = world.passes()
+    for index in range(200):
+        world.kube.seed(
+            {
+                **node("n1", "203.0.113.1"),
+                "metadata": {"name": "n1", "labels": {"storm": str(index)}},
+            }
+        )
+    eventually(lambda: world.passes() > before)
+    world.apply(ingress(paths=("/after-the-storm",)))
+    eventually(lambda: sorted(world.rules()) == ["/after-the-storm"], timeout=10)
+    assert world.passes() - before < 50  # debounced: far fewer passes than events
+
+
+def test_dropped_watches_and_a_compacted_history_are_recovered(world: World) -> None:
+    world.seed_cluster()
+    world.apply(ingress())
+    world.start("--interval", "300s")
+    eventually(lambda: converged(world), timeout=20)
+    world.kube.compact()
+    world.kube.drop_streams()
+    world.apply(ingress(paths=("/after-410",)))
+    eventually(lambda: sorted(world.rules()) == ["/after-410"], timeout=15)
+    restarts = [
+        line for line in world.log_lines() if line.get("event") == "watch expired, listing again"
+    ]
+    assert restarts or world.passes() >= 2
