@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check reconciler sandbox tests bench charts
 
 typecheck: $(STAMP)
-	$(BIN)/mypy reconciler sandbox/edgio_sandbox charts
+	$(BIN)/mypy reconciler sandbox/edgio_sandbox charts bench
 
 unit: $(STAMP)
 	$(BIN)/pytest
