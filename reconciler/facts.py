@@ -144,8 +144,14 @@ def finish(
     for note in done.routes.notes:
         ingress_problems[object_key(note.ingress)].append((note.reason, note.message))
     stamp = now()
+    published = published_by_route(rules, settings.owner_id)
+    origins: dict[str | None, tuple[str, ...]] = {}
     for item in done.inputs:
-        facts = route_facts(item, outcomes.get(item.key), done, rules, records, settings)
+        outcome = outcomes.get(item.key)
+        hostname = outcome.origin_hostname if outcome else None
+        if hostname not in origins:
+            origins[hostname] = _origin_addresses(hostname, records, settings)
+        facts = route_facts(item, outcome, done, published, origins[hostname], settings)
         previous = item.obj.get("status") or {}
         status = route_status(facts, previous, stamp)
         statuses[item.key] = status
@@ -179,22 +185,27 @@ def _after(
     return rules, records
 
 
+def published_by_route(
+    rules: Sequence[CdnRule], owner_id: str
+) -> dict[str, dict[tuple[str, str, str], CdnRule]]:
+    """Our rules by the route resource their marker names, in one scan per pass (a scan
+    per route made a pass quadratic: 10,000 routes x 15,000 rules)."""
+    found: dict[str, dict[tuple[str, str, str], CdnRule]] = defaultdict(dict)
+    for rule in rules:
+        if rule.owner is not None and rule.owner.owner == owner_id:
+            found[rule.owner.resource][rule.key] = rule
+    return found
+
+
 def route_facts(
     item: RouteInput,
     outcome: RouteOutcome | None,
     done: Pass,
-    rules: Sequence[CdnRule],
-    records: Sequence[DnsRecord],
+    published_by: Mapping[str, Mapping[tuple[str, str, str], CdnRule]],
+    origin_addresses: tuple[str, ...],
     settings: Settings,
 ) -> RouteFacts:
-    resource = ownership.route_resource(item.key)
-    published = {
-        r.key: r
-        for r in rules
-        if r.owner is not None
-        and r.owner.owner == settings.owner_id
-        and r.owner.resource == resource
-    }
+    published = dict(published_by.get(ownership.route_resource(item.key)) or {})
     hostname = outcome.origin_hostname if outcome else None
     keys = {(r.shortname, r.host, r.path) for r in outcome.rules} if outcome else set()
     return RouteFacts(
@@ -204,7 +215,7 @@ def route_facts(
         errors=item.errors,
         deleting=item.deleting,
         published=published,
-        origin_addresses=_origin_addresses(hostname, records, settings),
+        origin_addresses=origin_addresses,
         origin_foreign=_origin_foreign(hostname, done.plan),
         foreign_rules=_foreign_rules(keys, done.plan),
         dns_problem=_dns_problem(hostname, done, settings),
