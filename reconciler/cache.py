@@ -21,7 +21,7 @@ from typing import Generic, Protocol, TypeVar
 
 from reconciler.metrics import CACHE_RESYNCS
 from reconciler.model import CdnRule, DnsRecord
-from reconciler.providers.base import CdnProvider, DnsProvider, NotFound, ProviderError
+from reconciler.providers.base import CdnProvider, DnsProvider, Listing, NotFound, ProviderError
 
 T = TypeVar("T", DnsRecord, CdnRule)
 R = TypeVar("R")
@@ -40,6 +40,10 @@ class _Listing(Generic[T]):
 
     listed_at: float
     items: dict[str, T] = field(default_factory=dict)
+    complete: bool = True  # False: the collection moved while paged; never reused
+
+    def listing(self) -> Listing[T]:
+        return Listing(self.items.values(), complete=self.complete)
 
     def put(self, item: T) -> None:
         self.items[item.id or f"unsaved-{len(self.items)}"] = item
@@ -65,27 +69,31 @@ class ProviderCache:
         self.dns = CachedDns(dns, self)
         self.cdn = CachedCdn(cdn, self)
 
-    def records(self, zone: str, *, full: bool = False) -> list[DnsRecord]:
+    def records(self, zone: str, *, full: bool = False) -> Listing[DnsRecord]:
         listing = self._zones.get(zone)
         if listing is None or full or self._stale(listing):
-            listing = _Listing(self._clock())
-            for record in self.dns.inner.list_records(zone):
-                listing.put(record)
-            self._zones[zone] = listing
-            CACHE_RESYNCS.inc()
-        return list(listing.items.values())
+            listing = self._fresh(self._zones, zone, self.dns.inner.list_records(zone))
+        return listing.listing()
 
-    def rules(self, shortname: str, *, full: bool = False) -> list[CdnRule]:
+    def rules(self, shortname: str, *, full: bool = False) -> Listing[CdnRule]:
         listing = self._accounts.get(shortname)
         if listing is None or full or self._stale(listing):
-            listing = _Listing(self._clock())
-            for rule in self.cdn.inner.list_rules(shortname):
-                listing.put(rule)
-            self._accounts[shortname] = listing
-            CACHE_RESYNCS.inc()
+            listing = self._fresh(self._accounts, shortname, self.cdn.inner.list_rules(shortname))
         else:
             self._follow_publishing(shortname, listing)
-        return list(listing.items.values())
+        return listing.listing()
+
+    def _fresh(self, store: dict[str, _Listing[T]], key: str, listed: Listing[T]) -> _Listing[T]:
+        """A new listing, kept for later passes only when the provider saw it whole."""
+        listing: _Listing[T] = _Listing(self._clock(), complete=listed.complete)
+        for item in listed:
+            listing.put(item)
+        if listing.complete:
+            store[key] = listing
+        else:
+            store.pop(key, None)
+        CACHE_RESYNCS.inc()
+        return listing
 
     def cached_records(self, zone: str) -> list[DnsRecord]:
         listing = self._zones.get(zone)
@@ -146,7 +154,7 @@ class CachedDns:
         self.inner = inner
         self._cache = cache
 
-    def list_records(self, zone: str) -> list[DnsRecord]:
+    def list_records(self, zone: str) -> Listing[DnsRecord]:
         return self._cache.records(zone)
 
     def create_record(self, record: DnsRecord) -> DnsRecord:
@@ -179,7 +187,7 @@ class CachedCdn:
         self.inner = inner
         self._cache = cache
 
-    def list_rules(self, shortname: str) -> list[CdnRule]:
+    def list_rules(self, shortname: str) -> Listing[CdnRule]:
         return self._cache.rules(shortname)
 
     def create_rule(self, rule: CdnRule) -> CdnRule:

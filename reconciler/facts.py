@@ -66,6 +66,7 @@ class Actual:
     rules: list[CdnRule] = field(default_factory=list)
     zone_problems: dict[str, Problem] = field(default_factory=dict)
     account_problems: dict[str, Problem] = field(default_factory=dict)
+    complete: bool = True  # every listing saw its collection whole: deletes may be planned
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,3 +64,8 @@ WATCH_RESTARTS = Counter(
     "Watches of the cluster that ended and were resumed or re-listed.",
     ["resource"],
 )
+MASS_DELETE_REFUSED = Counter(
+    "edgio_ingress_mass_delete_refused_total",
+    "Passes the mass-deletion guard refused, by what they would have deleted (records, rules).",
+    ["kind"],
+)

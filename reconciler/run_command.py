@@ -7,7 +7,9 @@ in full, under the same Lease, then exits. `plan` is one dry-run pass printed as
 
 Exit codes: 0 the pass ran (routes may still report problems on their own objects);
 1 the pass could not run (cluster unreachable, an unexpected failure); 2 a setting is
-missing or malformed; 3 (`--once`) another instance holds the Lease.
+missing or malformed. `--once` while another instance holds the Lease exits 0 having
+done nothing: that leader corrects drift itself, and the drift-correction CronJob must not
+fail every run while the Deployment is healthy.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from reconciler.providers.vultr import VultrDns
 from reconciler.sync import PassSettings, run_once
 
 log = structlog.get_logger(__name__)
-EXIT_FAILED, EXIT_CONFIG, EXIT_LEASE_HELD = 1, 2, 3
+EXIT_FAILED, EXIT_CONFIG = 1, 2
 
 
 def _duration(text: str) -> float:
@@ -298,11 +300,11 @@ def _once(setup: Setup, loop: Loop, elector: LeaseElector | None) -> int:
         return EXIT_FAILED
     if elector is not None and not _wait_for_lease(elector):
         print(
-            f"error: the Lease {elector.namespace}/{elector.name} is held by another "
-            "instance; it corrects drift itself",
+            f"nothing to do: the Lease {elector.namespace}/{elector.name} is held by another "
+            "instance, which corrects drift itself",
             file=sys.stderr,
         )
-        return EXIT_LEASE_HELD
+        return 0
     try:
         loop.run_pass(full=True)
     except Exception as error:

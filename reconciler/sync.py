@@ -171,14 +171,20 @@ def read_actual(
     actual = Actual()
     for zone in settings.core.zones:
         try:
-            actual.records.extend(cache.records(zone, full=full))
+            records = cache.records(zone, full=full)
         except ProviderError as error:
             actual.zone_problems[zone] = problem_of(error)
+        else:
+            actual.records.extend(records)
+            actual.complete &= records.complete
     for shortname in accounts(settings, inputs):
         try:
-            actual.rules.extend(cache.rules(shortname, full=full))
+            rules = cache.rules(shortname, full=full)
         except ProviderError as error:
             actual.account_problems[shortname] = problem_of(error)
+        else:
+            actual.rules.extend(rules)
+            actual.complete &= rules.complete
     return actual
 
 
@@ -221,6 +227,7 @@ def _plan(
         owner=settings.core.owner_id,
         policy=settings.policy,
         holds=holds,
+        complete=actual.complete,
     )
     releases = tuple(
         Change(Action.UPDATE, desired=replace(rule, owner=None), current=rule)

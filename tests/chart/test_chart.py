@@ -297,24 +297,14 @@ def test_dashboard_and_alerts_use_only_the_documented_metrics() -> None:
     assert used_metrics() == documented.keys()
 
 
-def has_run_command() -> bool:
-    parser = reconciler.cli.build_parser()
-    commands = next(action for action in parser._actions if action.dest == "command")
-    return "run" in (commands.choices or {})
-
-
 def test_documented_metrics_have_the_type_the_controller_exports() -> None:
-    """Whatever the controller registers already must match the table (the provider
-    metrics today); the rest arrive with the controller."""
+    """The chart's dashboard and alerts use only what the controller really exports."""
     documented, exported = documented_metrics(), exported_metrics()
     assert exported, "no edgio_ingress_ metric registered"
     for name, kind in exported.items():
         if name in documented:
             assert documented[name] == kind, name
-    missing = sorted(documented.keys() - exported.keys())
-    if missing and not has_run_command():
-        pytest.skip(f"the controller (`run`) has not landed; not yet exported: {missing}")
-    assert missing == []
+    assert sorted(documented.keys() - exported.keys()) == []
 
 
 def test_a_bad_values_file_is_rejected_naming_the_key() -> None:

@@ -80,9 +80,10 @@ def test_a_failed_write_invalidates_what_it_touched(cached: Cached) -> None:
     cache, _, edgio, _ = cached
     created = cache.cdn.create_rule(RULE)
     cache.rules("exampleco")
+    listed = list_calls(edgio)
     edgio.remove_instance(created.id or "")
     edgio.faults.add(status=404, method="PUT", times=1)
     with pytest.raises(ProviderError):
         cache.cdn.update_rule(created, RULE)
     assert cache.rules("exampleco") == []  # listed again: the rule is gone
-    assert list_calls(edgio) == 2
+    assert list_calls(edgio) > listed

@@ -11,9 +11,12 @@ import pytest
 
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.vultr import Paging, VultrEmulator
-from reconciler.derive.desired import desired_state
+from reconciler.apply import ApplyReport, apply_plan
+from reconciler.derive.desired import DesiredState, desired_state
+from reconciler.derive.ingress import derive_route
+from reconciler.derive.routes import route_from_object
 from reconciler.diff import plan
-from reconciler.model import Action, CdnRule
+from reconciler.model import Action, CdnRule, Plan
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
 from tests.integration.test_plans_against_emulators import (
@@ -21,9 +24,36 @@ from tests.integration.test_plans_against_emulators import (
     OWNER,
     SETTINGS,
     World,
-    converge,
     seed_state,
 )
+
+
+def desired_for(addresses: list[str]) -> DesiredState:
+    """The pure core's desired state for the seed example on nodes with these addresses."""
+    scene = seed_state(addresses)
+    routes = [route_from_object(derive_route(ingress).manifest) for ingress in scene.ingresses]
+    services = {("default", s["metadata"]["name"]): s for s in scene.services}
+    return desired_state(routes, services, scene.nodes, SETTINGS)
+
+
+def plan_for(world: World, desired: DesiredState) -> Plan:
+    return plan(
+        desired.records,
+        world.records(),
+        desired.rules,
+        world.rules(),
+        owner=OWNER,
+        holds=desired.holds,
+    )
+
+
+def apply(world: World, result: Plan) -> ApplyReport:
+    return apply_plan(result, world.dns, world.cdn)
+
+
+def converge(world: World, desired: DesiredState) -> None:
+    assert apply(world, plan_for(world, desired)).ok
+    assert plan_for(world, desired).changes == ()
 
 
 @pytest.fixture
@@ -48,24 +78,24 @@ def test_a_listing_that_repeats_the_ownership_txt_never_gets_it_deleted(world: W
     """Pages that overlap list the TXT marker twice; deleting "the duplicate" would
     delete the only marker and leave the origin's A records foreign for good."""
     world.vultr.seed_record("example.com", "www", "A", "198.51.100.7")
-    desired = seed_state(["203.0.113.1", "203.0.113.2"])
+    desired = desired_for(["203.0.113.1", "203.0.113.2"])
     converge(world, desired)
     world.vultr.paging = Paging(cap=2, overlap=1)  # [www, TXT], [TXT, A], [A, A]
     listed = world.records()
     assert [r.type for r in listed].count("TXT") == 1 and not listed.complete
-    result = world.plan_for(desired)
+    result = plan_for(world, desired)
     assert [c for c in result.changes if c.action is Action.DELETE] == []
-    world.apply(result)
+    apply(world, result)
     assert len(world.vultr.records("example.com")) == 4
     world.vultr.paging = Paging()
-    assert world.plan_for(desired).changes == ()
+    assert plan_for(world, desired).changes == ()
 
 
 def test_an_incomplete_listing_plans_no_delete(world: World) -> None:
-    converge(world, seed_state(["203.0.113.1", "203.0.113.2"]))
+    converge(world, desired_for(["203.0.113.1", "203.0.113.2"]))
     world.vultr.paging = Paging(cap=2, overlap=1)  # every walk sees repeats
     nothing = desired_state([], {}, [], SETTINGS)
-    result = world.plan_for(nothing)
+    result = plan_for(world, nothing)
     dns_deletes = [
         c
         for c in result.changes
@@ -79,10 +109,10 @@ def test_apply_plan_goes_on_after_a_failed_write(world: World) -> None:
     """One rule's create is refused; the other rule, which does not depend on it, and
     the origin records are still written."""
     world.edgio.faults.add(status=400, method="POST", times=1)
-    desired = seed_state(["203.0.113.1"])
+    desired = desired_for(["203.0.113.1"])
     rules = [*desired.rules, *(replace(rule, published_path="/other/") for rule in desired.rules)]
     result = plan(desired.records, world.records(), rules, world.rules(), owner=OWNER)
-    report = world.apply(result)
+    report = apply(world, result)
     [(failed, error)] = report.failed
     assert isinstance(failed.subject, CdnRule) and error.status == 400
     assert report.held == []

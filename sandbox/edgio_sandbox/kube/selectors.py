@@ -114,6 +114,12 @@ class _Tokens:
             self.fail(f"found {_describe(token)}, expected {what}")
         return token
 
+    def value(self) -> str:
+        """A label value: as in labels.Parse, `in` and `notin` are plain words here."""
+        if self.peek() in ("in", "notin"):
+            return str(self.take())
+        return self.identifier("a value")
+
     def fail(self, reason: str) -> NoReturn:
         raise SelectorError(f"unable to parse label selector {self.text!r}: {reason}")
 
@@ -144,7 +150,7 @@ def _requirement(tokens: _Tokens) -> Requirement:
         return Requirement(key, "exists")
     tokens.take()
     if operator in _EQUALITY_OPERATORS:
-        value = "" if tokens.peek() in (None, ",") else tokens.identifier("a value")
+        value = "" if tokens.peek() in (None, ",") else tokens.value()
         return Requirement(
             key, _EQUALITY_OPERATORS[operator], frozenset({_label_value(tokens, value)})
         )
@@ -164,7 +170,7 @@ def _value_set(tokens: _Tokens, operator: str) -> frozenset[str]:
         tokens.fail(f"for {operator!r}, the values set can't be empty")
     values: set[str] = set()
     while True:
-        value = "" if tokens.peek() in (",", ")") else tokens.identifier("a value")
+        value = "" if tokens.peek() in (",", ")") else tokens.value()
         values.add(_label_value(tokens, value))
         closing = tokens.take()
         if closing == ")":

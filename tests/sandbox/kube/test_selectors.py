@@ -83,11 +83,13 @@ def test_label_selector_syntax_errors(selector: str) -> None:
 
 
 label_names = st.from_regex(r"[a-z]([a-z0-9-]{0,6}[a-z0-9])?", fullmatch=True)
-label_sets = st.dictionaries(label_names, label_names | st.just(""), max_size=4)
+# As in labels.Parse, `in` and `notin` are words a value may be but a key may not.
+label_keys = label_names.filter(lambda name: name not in ("in", "notin"))
+label_sets = st.dictionaries(label_keys, label_names | st.just(""), max_size=4)
 
 
 @relaxed
-@given(label_sets, label_names, st.lists(label_names, min_size=1, max_size=3))
+@given(label_sets, label_keys, st.lists(label_names, min_size=1, max_size=3))
 def test_in_and_notin_are_complements(labels: dict[str, str], key: str, values: list[str]) -> None:
     listed = ",".join(values)
     inside = parse_label_selector(f"{key} in ({listed})").matches(labels)
@@ -97,7 +99,7 @@ def test_in_and_notin_are_complements(labels: dict[str, str], key: str, values: 
 
 
 @relaxed
-@given(label_sets, label_names, label_names)
+@given(label_sets, label_keys, label_names)
 def test_equality_and_inequality_are_complements(
     labels: dict[str, str], key: str, value: str
 ) -> None:
