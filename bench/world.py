@@ -30,7 +30,7 @@ from typing import Any
 import requests
 import yaml
 
-from edgio_sandbox.edgio import EdgioEmulator
+from edgio_sandbox.edgio import MAX_PAGE_SIZE, EdgioEmulator, _natural_key
 from edgio_sandbox.httpbase import Request, Response
 from edgio_sandbox.kube import KubeEmulator
 from edgio_sandbox.vultr import VultrEmulator
@@ -97,7 +97,16 @@ class BenchVultr(VultrEmulator):
 
 
 class BenchEdgio(EdgioEmulator):
-    """An Edgio emulator that notes when each create of a published path finished."""
+    """An Edgio emulator that notes when each create of a published path finished.
+
+    It also gives the same answers with less work per request, so that 15,000 rules
+    measure the controller rather than the emulator: the emulator checks a create for a
+    duplicate host + path by scanning every instance (quadratic over a run of creates),
+    and renders every instance of the account for each page of a listing. Here an index
+    names the candidates (each checked against the instance as it is now, so a stale
+    entry can only be skipped, never wrongly refuse), and only the page is rendered.
+    The benchmark uses no out-of-band edits, whose paths the index does not follow.
+    """
 
     name = "edgio"
 
@@ -105,6 +114,40 @@ class BenchEdgio(EdgioEmulator):
         super().__init__(**kwargs)
         self._created_lock = threading.Lock()
         self.created_at: dict[str, float] = {}
+        self._by_key: dict[tuple[str, Any], set[str]] = {}
+
+    def _check_unique(self, shortname: str, body: Obj, uuid: str | None) -> None:
+        key = _natural_key(body)
+        for other_id in sorted(self._by_key.get((shortname, key), ())):
+            other = self._instances.get(other_id)
+            if other is None or other_id == uuid or _natural_key(other.latest.body) != key:
+                continue
+            super()._check_unique(shortname, body, uuid)  # the emulator's own answer
+
+    def _store(self, shortname: str, body: Obj, author: str, published_at: float) -> Any:
+        instance = super()._store(shortname, body, author, published_at)
+        self._index(instance)
+        return instance
+
+    def _add_version(self, instance: Any, body: Obj, author: str) -> None:
+        super()._add_version(instance, body, author)
+        self._index(instance)
+
+    def _index(self, instance: Any) -> None:
+        key = (instance.shortname, _natural_key(instance.latest.body))
+        self._by_key.setdefault(key, set()).add(instance.uuid)
+
+    def _list(self, request: Request, shortname: str, *, search: bool) -> Response:
+        if search or self.list_total or self.newest_first:
+            return super()._list(request, shortname, search=search)
+        self._require_access(shortname)
+        size = min(self._int_param(request, "size", 100, MAX_PAGE_SIZE), self.max_page_size)
+        page = self._int_param(request, "page", 1, None)
+        start = (page - 1) * size
+        found = [i for i in self._instances.values() if i.shortname == shortname]
+        return Response.json(
+            200, {"results": [self._render(i) for i in found[start : start + size]]}
+        )
 
     def handle(self, request: Request) -> Response:
         response = super().handle(request)
