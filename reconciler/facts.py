@@ -146,6 +146,7 @@ def finish(
         ingress_problems[object_key(note.ingress)].append((note.reason, note.message))
     stamp = now()
     published = published_by_route(rules, settings.owner_id)
+    actions = _actions_by_route(done.report)
     origins: dict[str | None, tuple[str, ...]] = {}
     for item in done.inputs:
         outcome = outcomes.get(item.key)
@@ -161,7 +162,7 @@ def finish(
         problems = _problems(status)
         if item.ingress is not None:
             ingress_problems[item.key].extend(problems)
-        _report(cluster, item, status, previous, problems, done, facts)
+        _report(cluster, item, status, previous, problems, done, facts, actions)
     if not done.dry_run:
         _report_ingresses(cluster, done, ingress_problems)
     return statuses
@@ -323,6 +324,7 @@ def _report(
     problems: list[tuple[str, str]],
     done: Pass,
     facts: RouteFacts,
+    actions: Mapping[str, Sequence[tuple[str, str]]],
 ) -> None:
     if item.ingress is not None:  # before the status, so Ready=True finds the hostnames set
         hosts = published_hosts(status)
@@ -331,7 +333,7 @@ def _report(
     if status != previous:
         cluster.write_route_status(item.obj, status)
     targets = [item.obj] + ([item.ingress] if item.ingress is not None else [])
-    for reason, message in _actions(item.key, done.report):
+    for reason, message in actions.get(ownership.route_resource(item.key), ()):
         for target in targets:
             cluster.event(target, reason, message, warning=False)
     cluster.problems(item.obj, problems)
@@ -359,9 +361,10 @@ def _release(
     cluster.remove_finalizer(item.obj)
 
 
-def _actions(key: str, report: ApplyReport) -> list[tuple[str, str]]:
-    resource = ownership.route_resource(key)
-    found = []
+def _actions_by_route(report: ApplyReport) -> dict[str, list[tuple[str, str]]]:
+    """The Events of the rule changes applied, by the route resource that owns them, in
+    one scan per pass (a scan per route was quadratic while 15,000 rules were created)."""
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for change in report.applied:
         if not isinstance(change.subject, CdnRule):
             continue
@@ -370,9 +373,8 @@ def _actions(key: str, report: ApplyReport) -> list[tuple[str, str]]:
             for r in (change.desired, change.current)
             if isinstance(r, CdnRule) and r.owner
         }
-        if resource not in owners:
-            continue
-        found.append(_action_event(change))
+        for resource in owners:
+            found[resource].append(_action_event(change))
     return found
 
 
