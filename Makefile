@@ -39,7 +39,14 @@ demo: $(STAMP)
 sandbox: $(STAMP)
 	$(BIN)/edgio-sandbox up --kubeconfig /tmp/edgio-ingress-sandbox.kubeconfig
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP) bench/requirements.txt
+	$(PIP) install -r bench/requirements.txt
+	touch $@
+
+# Not part of `make test`: about 15 minutes on 2 cores; `python -m bench --quick` is a smoke run.
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 clean:

@@ -35,7 +35,8 @@ class Plan:
 
     routes: int
     nodes: int
-    repeats: int = 3  # no-op passes and node changes per run
+    repeats: int = 3  # no-op passes of each kind per run
+    node_changes: int = 3  # joins, and as many leaves, per run
     edits: int = 50
     seed_events: int = 300  # the seed's algorithm: events handled (extrapolated beyond)
     converge_timeout: float = 600.0
@@ -179,7 +180,7 @@ def _controller_scenarios(plan: Plan, world: World, controller: Process, run: Ru
     controller.cmd("loop_start", interval=60.0)
     quiet(world, 1.0)
     world.vultr.reset_origin_watch()
-    for _ in range(plan.repeats):
+    for _ in range(plan.node_changes):
         for change in ("join", "leave"):
             with counting(world) as calls:
                 address = world.join_node() if change == "join" else world.leave_node()
