@@ -61,10 +61,15 @@ class Reason(enum.StrEnum):
     BACKEND_NOT_FOUND = "BackendNotFound"
     BACKEND_PORT_NOT_FOUND = "BackendPortNotFound"
     BACKEND_NOT_NODE_PORT = "BackendNotNodePort"
+    # nodes without a local endpoint answer nothing under externalTrafficPolicy: Local
+    EXTERNAL_TRAFFIC_POLICY_LOCAL = "ExternalTrafficPolicyLocal"
     # claims and origins
     CONFLICT = "Conflict"
     ORIGIN_NOT_READY = "OriginNotReady"
     ORIGIN_FOREIGN = "OriginForeign"
+    ORIGIN_IN_USE = "OriginInUse"
+    HELD = "Held"
+    RELEASED = "Released"
     NO_ELIGIBLE_NODES = "NoEligibleNodes"
     FOREIGN_RULE = "ForeignRule"
     FOREIGN_RECORD = "ForeignRecord"
@@ -76,6 +81,7 @@ class Reason(enum.StrEnum):
     PUBLISHING = "Publishing"
     # plans
     POLICY_FORBIDS = "PolicyForbids"
+    LISTING_INCOMPLETE = "ListingIncomplete"
     MASS_DELETE_REFUSED = "MassDeleteRefused"
     DELETING = "Deleting"
     # Events about what the controller did (Normal), beside the problems above (Warning)

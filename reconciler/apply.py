@@ -1,13 +1,16 @@
 """Carry out a Plan through the provider Protocols, keeping its safety under failure.
 
-The plan's order already makes every step safe when all writes succeed. When one fails,
-the writes that relied on it are held back instead of made anyway:
-- after a failed write at an origin name, no other write at that name (an A record
-  created without its ownership TXT would look foreign to every later pass), and no CDN
-  rule pointed at it;
-- after a failed rule delete, the origin name it used is not removed.
-Everything else goes ahead, so one bad object never blocks the others; the next pass
-retries what failed.
+The plan's order makes every step safe when all writes succeed. When one fails (or is
+held), the writes that relied on it are held back instead of made anyway:
+- a failed ownership TXT create leaves the name unclaimed: no A record is written there
+  (it would look foreign to every later pass) and no rule is created at or moved onto it;
+- a failed A create or update leaves the name unsettled: no A or TXT record is deleted
+  there (node rotation must not empty it) and no rule is created at or moved onto it;
+- a rule whose delete, update or release failed (or was held) still uses its origin:
+  that name is not removed.
+A failed write anywhere else holds nothing: a TXT update that Vultr refuses does not stop
+a rule's port change or a node's replacement. Everything else goes ahead, so one bad
+object never blocks the others; the next pass retries what failed.
 """
 
 from __future__ import annotations
@@ -35,33 +38,68 @@ def _origin_name(record: DnsRecord) -> str:
     name = record.name
     if record.type == "TXT":
         name = marked_name(name) or name
-    return f"{name}.{record.zone}" if name else record.zone
+    return (f"{name}.{record.zone}" if name else record.zone).lower()
+
+
+@dataclass
+class _Origins:
+    """What the writes so far mean for each origin name (lower-case fqdn)."""
+
+    unclaimed: set[str] = field(default_factory=set)  # its ownership TXT was not created
+    unsettled: set[str] = field(default_factory=set)  # an A create or update did not happen
+    busy: set[str] = field(default_factory=set)  # a rule that was to leave it did not
+
+    def blocks(self, change: Change) -> bool:
+        subject = change.subject
+        if isinstance(subject, CdnRule):
+            return _points_anew(change) and _fqdn(subject) in self.unclaimed | self.unsettled
+        origin = _origin_name(subject)
+        if origin in self.unclaimed:
+            return True
+        return change.action is Action.DELETE and origin in self.unsettled | self.busy
+
+    def lost(self, change: Change) -> None:
+        """Record that `change` did not happen (it failed, or was held)."""
+        subject = change.subject
+        if isinstance(subject, CdnRule):
+            if isinstance(change.current, CdnRule):
+                self.busy.add(_fqdn(change.current))
+        elif subject.type == "TXT" and change.action is Action.CREATE:
+            self.unclaimed.add(_origin_name(subject))
+        elif subject.type == "A" and change.action is not Action.DELETE:
+            self.unsettled.add(_origin_name(subject))
+
+
+def _fqdn(rule: CdnRule) -> str:
+    return rule.source_host.lower()
+
+
+def _points_anew(change: Change) -> bool:
+    """A rule create, or an update that moves the rule to another origin."""
+    if change.action is Action.CREATE:
+        return True
+    current, desired = change.current, change.desired
+    return (
+        change.action is Action.UPDATE
+        and isinstance(current, CdnRule)
+        and isinstance(desired, CdnRule)
+        and _fqdn(current) != _fqdn(desired)
+    )
 
 
 def apply_plan(plan: Plan, dns: DnsProvider, cdn: CdnProvider) -> ApplyReport:
     report = ApplyReport()
-    broken_origins: set[str] = set()  # names whose records could not be written
-    busy_origins: set[str] = set()  # names a rule still uses because its delete failed
+    origins = _Origins()
     for change in plan.changes:
-        subject = change.subject
-        if isinstance(subject, CdnRule):
-            blocked = change.action is not Action.DELETE and subject.source_host in broken_origins
-        else:
-            origin = _origin_name(subject)
-            blocked = origin in broken_origins or (
-                change.action is Action.DELETE and origin in busy_origins
-            )
-        if blocked:
+        if origins.blocks(change):
             report.held.append(change)
+            origins.lost(change)
             continue
         try:
             _write(change, dns, cdn)
         except ProviderError as error:
             report.failed.append((change, error))
-            if isinstance(subject, DnsRecord):
-                broken_origins.add(_origin_name(subject))
-            elif change.action is Action.DELETE:
-                busy_origins.add(subject.source_host)
+            origins.lost(change)
         else:
             report.applied.append(change)
     return report
@@ -80,7 +118,7 @@ def _write(change: Change, dns: DnsProvider, cdn: CdnProvider) -> None:
         return
     if change.action is Action.CREATE and isinstance(desired, CdnRule):
         cdn.create_rule(desired)
-    elif change.action is Action.UPDATE and isinstance(current, CdnRule):
+    elif change.action in (Action.UPDATE, Action.RELEASE) and isinstance(current, CdnRule):
         assert isinstance(desired, CdnRule)
         cdn.update_rule(current, desired)
     elif isinstance(current, CdnRule):

@@ -15,6 +15,7 @@ import yaml
 from reconciler.api import CONTROLLER_NAME
 from reconciler.derive.ingress import (
     class_controllers,
+    default_classes,
     derive_route,
     is_edgio_ingress,
     object_key,
@@ -58,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     except ManifestError as error:
         _note(f"error: {error}")
         return 1
-    controllers = class_controllers(o for o in objects if o.get("kind") == "IngressClass")
+    classes = [o for o in objects if o.get("kind") == "IngressClass"]
+    controllers, defaults = class_controllers(classes), default_classes(classes)
     routes: list[dict[str, Any]] = []
     failed = False
     for obj in objects:
@@ -67,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
             continue
         if kind != "Ingress":
             _note(f"skipped {kind} {object_key(obj)}: not an Ingress")
-        elif not is_edgio_ingress(obj, controllers, args.controller_name):
+        elif not is_edgio_ingress(obj, controllers, args.controller_name, defaults):
             _note(
                 f"skipped Ingress {object_key(obj)}: not for Edgio (no label cdn=edgio, "
-                "no Edgio IngressClass, no kubernetes.io/ingress.class=edgio)"
+                "no Edgio IngressClass by name, legacy annotation or default)"
             )
         else:
             try:

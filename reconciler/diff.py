@@ -1,16 +1,26 @@
 """Desired vs actual state -> an ordered Plan. Pure, deterministic, ownership-aware.
 
-Rules every plan keeps (each is a property test):
+Rules every plan keeps (each is a property test, and the model-based test in
+``tests/core/test_core_model.py`` checks them after every single write, with failures):
 - nothing without our ownership marker is ever updated or deleted;
 - `upsert-only` never deletes, `create-only` never updates or deletes;
-- order: ownership TXT records first, then A updates and creates, then CDN creates and
-  updates, then CDN deletes, then A deletes, then TXT deletes. So the origin name
-  resolves before a rule points at it, a rule stops pointing at a name before the name
-  goes, and on node rotation new addresses are added before old ones are removed;
+- order: ownership TXT records first, then A updates and creates, then CDN creates,
+  updates and releases, then CDN deletes, then A deletes, then TXT deletes. So the origin
+  name resolves before a rule points at it, a rule stops pointing at a name before the
+  name goes, and on node rotation new addresses are added before old ones are removed;
 - a name that is wanted and resolves keeps resolving after every single write, even
   through a TTL change (see :func:`_retime`);
-- what is held (broken input decides it) is neither updated nor deleted, nor is the
-  origin name a held rule uses;
+- a rule is created or moved only onto a name that is, or in this plan becomes, ours and
+  resolving: never onto someone else's records, never onto a held name without records.
+  Otherwise it stays where it is, and the plan says why (`OriginNotReady`,
+  `OriginForeign`);
+- a name that any listed rule uses, ours or not, is never removed; nor is any name while
+  a listed rule is still being published (Edgio serves its previous version, whose
+  origin may be that name, until the new one is `COMPLETED`);
+- what is held (broken input decides it) is neither updated nor deleted nor taken over
+  by another route (which gets `Conflict`), nor is the origin name a held rule uses;
+- the ownership TXT is never retimed: Vultr keeps one TTL per name and type, and the
+  TXT name may hold other TXT records whose TTL we must not fight;
 - the same inputs in any order give the same plan, and applying a plan to the actual
   state gives a state whose next plan is empty;
 - an object listed twice (same provider id) is one object: a copy is never deleted as
@@ -26,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from reconciler import ownership
+from reconciler.api import Reason
 from reconciler.model import (
     Action,
     CdnRule,
@@ -50,13 +61,18 @@ from reconciler.model import (
 ) = range(8)
 
 _ALLOWED = {
-    Policy.SYNC: {Action.CREATE, Action.UPDATE, Action.DELETE},
-    Policy.UPSERT_ONLY: {Action.CREATE, Action.UPDATE},
+    Policy.SYNC: {Action.CREATE, Action.UPDATE, Action.DELETE, Action.RELEASE},
+    Policy.UPSERT_ONLY: {Action.CREATE, Action.UPDATE, Action.RELEASE},
     Policy.CREATE_ONLY: {Action.CREATE},
 }
 
 NameKey = tuple[str, str]  # (zone, relative name)
+RuleKey = tuple[str, str, str]
 NO_HOLDS = Holds()
+INCOMPLETE = Reason.LISTING_INCOMPLETE.value
+INCOMPLETE_MESSAGE = (
+    "the provider's listing changed while it was read, so nothing is deleted in this pass"
+)
 Listed = TypeVar("Listed", DnsRecord, CdnRule)
 
 
@@ -78,14 +94,7 @@ class _Builder:
             self.staged.append((phase, change))
             return
         if change.action in _ALLOWED[self.policy]:
-            self.skipped.append(
-                Skipped(
-                    change.subject,
-                    "ListingIncomplete",
-                    "the provider's listing changed while it was read, so nothing is "
-                    "deleted in this pass",
-                )
-            )
+            self.skip(change.subject, INCOMPLETE, INCOMPLETE_MESSAGE)
             return
         self.skipped.append(
             Skipped(
@@ -95,10 +104,88 @@ class _Builder:
             )
         )
 
+    def skip(self, subject: DnsRecord | CdnRule, reason: str, message: str) -> None:
+        self.skipped.append(Skipped(subject, reason, message))
+
+    def deleted_rules(self) -> set[str]:
+        """Ids of listed rules this plan deletes (they stop using their origin)."""
+        return {
+            change.current.id or ""
+            for _, change in self.staged
+            if change.action is Action.DELETE and isinstance(change.current, CdnRule)
+        }
+
     def plan(self) -> Plan:
         changes = sorted(self.staged, key=lambda item: (item[0], _sort_key(item[1].subject)))
         skipped = sorted(self.skipped, key=lambda s: (_sort_key(s.subject), s.reason))
         return Plan(tuple(change for _, change in changes), tuple(skipped))
+
+
+@dataclass
+class _Names:
+    """What the plan knows of every origin name before any write, by zone and name."""
+
+    owner: str
+    held: frozenset[NameKey]
+    fqdns: dict[str, NameKey] = field(default_factory=dict)  # lower-case fqdn -> key
+    records_at: dict[NameKey, list[DnsRecord]] = field(default_factory=lambda: defaultdict(list))
+    claims: dict[NameKey, list[DnsRecord]] = field(default_factory=lambda: defaultdict(list))
+    wanted: dict[NameKey, list[DnsRecord]] = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def index(
+        cls,
+        desired: Iterable[DnsRecord],
+        actual: Iterable[DnsRecord],
+        owner: str,
+        held: frozenset[NameKey],
+    ) -> _Names:
+        names = cls(owner, held)
+        for record in actual:
+            key = (record.zone, record.name)
+            names.records_at[key].append(record)
+            names._know(key)
+            claimed = ownership.claimed_name(record.name, record.type, record.data, owner)
+            if claimed is not None:
+                names.claims[(record.zone, claimed)].append(record)
+                names._know((record.zone, claimed))
+        for record in desired:
+            names.wanted[(record.zone, record.name)].append(record)
+            names._know((record.zone, record.name))
+        return names
+
+    def _know(self, key: NameKey) -> None:
+        zone, name = key
+        self.fqdns[(f"{name}.{zone}" if name else zone).lower()] = key
+
+    def key_of(self, fqdn: str) -> NameKey | None:
+        return self.fqdns.get(fqdn.lower())
+
+    def a_records(self, key: NameKey) -> list[DnsRecord]:
+        return [r for r in self.records_at.get(key, []) if r.type == "A"]
+
+    def occupied(self, key: NameKey) -> bool:
+        zone, name = key
+        return bool(self.records_at.get(key)) or bool(
+            self.records_at.get((zone, ownership.txt_name(name)))
+        )
+
+    def origin_problem(self, fqdn: str) -> tuple[str, str] | None:
+        """Why a rule may not point at `fqdn` yet (reason, message), or None when the name
+        is ours and resolves, or becomes so earlier in this plan."""
+        key = self.key_of(fqdn)
+        if key is not None and key in self.claims:
+            if self.a_records(key) or (self.wanted.get(key) and key not in self.held):
+                return None
+        elif key is not None and self.occupied(key):
+            return (
+                Reason.ORIGIN_FOREIGN,
+                f"{fqdn} has DNS records this controller does not own (no TXT "
+                f"{ownership.txt_name(key[1])} with owner {self.owner})",
+            )
+        elif key is not None and self.wanted.get(key) and key not in self.held:
+            return None
+        return Reason.ORIGIN_NOT_READY, f"{fqdn} does not resolve to this controller's records"
 
 
 def plan(
@@ -114,7 +201,7 @@ def plan(
 ) -> Plan:
     """Everything to write so that the providers hold the desired state.
 
-    What `holds` names is left as it is, and so is every origin name a held rule uses.
+    What `holds` names is left as it is, and so is every origin name a listed rule uses.
     `complete=False` says a listing may be missing objects: the plan then deletes
     nothing. By default it is read from the listings themselves (a provider's
     ``Listing`` has a `complete` flag; a plain list counts as complete).
@@ -126,9 +213,16 @@ def plan(
     actual_records, records_agree = _once_per_id(actual_records)
     actual_rules, rules_agree = _once_per_id(actual_rules)
     builder = _Builder(policy, complete=complete and records_agree and rules_agree)
-    kept = _plan_cdn(builder, set(desired_rules), actual_rules, owner, holds)
-    in_use = {(record.zone, record.name) for record in actual_records if record.fqdn in kept}
-    _plan_dns(builder, set(desired_records), actual_records, owner, holds.names, in_use)
+    names = _Names.index(desired_records, actual_records, owner, holds.names)
+    _plan_cdn(builder, set(desired_rules), actual_rules, owner, holds, names)
+    deleted = builder.deleted_rules()
+    in_use = {
+        key
+        for rule in actual_rules
+        if (rule.id or "") not in deleted and (key := names.key_of(rule.source_host))
+    }
+    publishing = next((r for r in sorted(actual_rules, key=_sort_key) if not r.published), None)
+    _plan_dns(builder, names, in_use, publishing)
     return builder.plan()
 
 
@@ -153,50 +247,62 @@ def _once_per_id(listed: Iterable[Listed]) -> tuple[list[Listed], bool]:
 def _sort_key(subject: DnsRecord | CdnRule) -> tuple[str, ...]:
     if isinstance(subject, DnsRecord):
         return ("dns", subject.zone, subject.name, subject.type, subject.data, subject.id or "")
-    return ("cdn", *subject.key, subject.id or "")
+    return ("cdn", *subject.key, subject.published_host, subject.id or "")
 
 
 def _by_id(records: Iterable[DnsRecord]) -> list[DnsRecord]:
     return sorted(records, key=lambda r: (r.id or "", r.ttl, r.data))
 
 
+# --- DNS -------------------------------------------------------------------------------------
+
+
 def _plan_dns(
-    builder: _Builder,
-    desired: set[DnsRecord],
-    actual: list[DnsRecord],
-    owner: str,
-    held: frozenset[NameKey],
-    in_use: set[NameKey],
+    builder: _Builder, names: _Names, in_use: set[NameKey], publishing: CdnRule | None
 ) -> None:
-    records_at: dict[NameKey, list[DnsRecord]] = defaultdict(list)
-    for record in actual:
-        records_at[(record.zone, record.name)].append(record)
-    claims = _claims(actual, owner)
-    wanted: dict[NameKey, list[DnsRecord]] = defaultdict(list)
-    for record in desired:
-        wanted[(record.zone, record.name)].append(record)
-    for key in sorted(set(wanted) | set(claims)):
-        if key in held or (key in in_use and key not in wanted):
+    for key in sorted(set(names.wanted) | set(names.claims)):
+        if key in names.held:
             continue
-        want = sorted(wanted.get(key, []), key=lambda r: r.data)
-        present = [r for r in records_at.get(key, []) if r.type == "A"]
-        if key in claims:
-            _owned_name(builder, key, want, present, _by_id(claims[key]), owner)
+        want = sorted(names.wanted.get(key, []), key=lambda r: r.data)
+        if key in names.claims:
+            markers = _markers_first(names.claims[key], names.owner)
+            if not want and not _may_remove(builder, key, markers[0], in_use, publishing):
+                continue
+            _owned_name(builder, key, want, names.a_records(key), markers, names.owner)
         elif want:
-            _new_name(builder, key, want, records_at, owner)
+            _new_name(builder, key, want, names)
 
 
-def _claims(actual: list[DnsRecord], owner: str) -> dict[NameKey, list[DnsRecord]]:
-    """Names we own: those with a TXT marker naming our owner id."""
-    claims: dict[NameKey, list[DnsRecord]] = defaultdict(list)
-    for record in actual:
-        name = ownership.marked_name(record.name) if record.type == "TXT" else None
-        if name is None:
-            continue
-        marker = ownership.parse(record.data)
-        if marker is not None and marker.owner == owner:
-            claims[(record.zone, name)].append(record)
-    return claims
+def _may_remove(
+    builder: _Builder,
+    key: NameKey,
+    marker: DnsRecord,
+    in_use: set[NameKey],
+    publishing: CdnRule | None,
+) -> bool:
+    """An owned name nobody wants goes only when no rule uses it, even an old version."""
+    fqdn = f"{key[1]}.{key[0]}"
+    if key in in_use:
+        builder.skip(
+            marker, Reason.ORIGIN_IN_USE, f"{fqdn} stays: an Edgio rule still points at it"
+        )
+        return False
+    if publishing is not None:
+        builder.skip(
+            marker,
+            Reason.PUBLISHING,
+            f"{fqdn} stays until Edgio has published "
+            f"{publishing.published_host}{publishing.published_path} (state "
+            f"{publishing.state}): the edge may still use the name",
+        )
+        return False
+    return True
+
+
+def _markers_first(markers: list[DnsRecord], owner: str) -> list[DnsRecord]:
+    """Our TXT records at a name, the one already right first (it is the one kept)."""
+    text = ownership.render(OwnerMarker(owner, ownership.ORIGIN_RESOURCE))
+    return sorted(markers, key=lambda r: (r.data != text, r.id or "", r.ttl, r.data))
 
 
 def _marker_record(key: NameKey, owner: str, ttl: int) -> DnsRecord:
@@ -205,29 +311,20 @@ def _marker_record(key: NameKey, owner: str, ttl: int) -> DnsRecord:
     return DnsRecord(zone, ownership.txt_name(name), "TXT", text, ttl)
 
 
-def _new_name(
-    builder: _Builder,
-    key: NameKey,
-    want: list[DnsRecord],
-    records_at: dict[NameKey, list[DnsRecord]],
-    owner: str,
-) -> None:
+def _new_name(builder: _Builder, key: NameKey, want: list[DnsRecord], names: _Names) -> None:
     """A name without our marker: claim it only if nobody else uses it."""
-    zone, name = key
-    occupants = records_at.get(key, []) + records_at.get((zone, ownership.txt_name(name)), [])
-    if occupants:
+    if names.occupied(key):
         fqdn = want[0].fqdn
         for record in want:
-            builder.skipped.append(
-                Skipped(
-                    record,
-                    "ForeignRecord",
-                    f"{fqdn} already has records that this controller does not own "
-                    f"(no TXT {ownership.txt_name(name)} with owner {owner}); left untouched",
-                )
+            builder.skip(
+                record,
+                Reason.FOREIGN_RECORD,
+                f"{fqdn} already has records that this controller does not own "
+                f"(no TXT {ownership.txt_name(key[1])} with owner {names.owner}); left untouched",
             )
         return
-    builder.add(_TXT_CLAIM, Change(Action.CREATE, desired=_marker_record(key, owner, want[0].ttl)))
+    claim = _marker_record(key, names.owner, want[0].ttl)
+    builder.add(_TXT_CLAIM, Change(Action.CREATE, desired=claim))
     for record in want:
         builder.add(_A_CREATE, Change(Action.CREATE, desired=record))
 
@@ -248,12 +345,18 @@ def _owned_name(
             builder.add(_A_DELETE, Change(Action.DELETE, current=record))
         builder.add(_TXT_DELETE, Change(Action.DELETE, current=marker))
         return
-    desired_marker = _marker_record(key, owner, want[0].ttl)
+    # The marker keeps its TTL: other TXT records at its name may share that TTL.
+    desired_marker = _marker_record(key, owner, marker.ttl)
     if marker != desired_marker:
         builder.add(_TXT_CLAIM, Change(Action.UPDATE, desired=desired_marker, current=marker))
     if any(record.ttl != want[0].ttl for record in present):
         _retime(builder, want, _by_id(present))
         return
+    _rotate(builder, want, present)
+
+
+def _rotate(builder: _Builder, want: list[DnsRecord], present: list[DnsRecord]) -> None:
+    """Add what is missing, drop duplicates and stale addresses (deleted last)."""
     by_data: dict[str, list[DnsRecord]] = defaultdict(list)
     for record in _by_id(present):
         by_data[record.data].append(record)
@@ -274,33 +377,30 @@ def _owned_name(
 def _retime(builder: _Builder, want: list[DnsRecord], present: list[DnsRecord]) -> None:
     """A new TTL for a record set, without the name ever resolving to nothing.
 
-    Vultr keeps one TTL per name and type and may refuse a create or an update that
+    Vultr keeps one TTL per name and type and refuses a create or an update that
     would mix two. So the set shrinks to one record, that one takes the new TTL, and
     the rest are created with it: for a moment the name resolves to a single node.
+    A one-record set needs only the update, which `upsert-only` allows.
     """
     needed = {Action.UPDATE} | ({Action.DELETE} if len(present) > 1 else set())
     missing = sorted(needed - _ALLOWED[builder.policy])
     if missing:
         verb = missing[0].value
         for record in want:
-            builder.skipped.append(
-                Skipped(
-                    record,
-                    f"PolicyForbids{verb.capitalize()}",
-                    f"changing the TTL of {record.fqdn} needs a {verb} (Vultr keeps one TTL "
-                    f"per record set), which policy {builder.policy.value} does not allow",
-                )
+            builder.skip(
+                record,
+                f"PolicyForbids{verb.capitalize()}",
+                f"changing the TTL of {record.fqdn} needs a {verb} (Vultr keeps one TTL "
+                f"per record set), which policy {builder.policy.value} does not allow",
             )
         return
     if not needed <= builder.allowed:
         for record in want:
-            builder.skipped.append(
-                Skipped(
-                    record,
-                    "ListingIncomplete",
-                    f"changing the TTL of {record.fqdn} needs a delete, and this pass deletes "
-                    "nothing: the provider's listing changed while it was read",
-                )
+            builder.skip(
+                record,
+                INCOMPLETE,
+                f"changing the TTL of {record.fqdn} needs a delete, and this pass deletes "
+                "nothing: the provider's listing changed while it was read",
             )
         return
     wanted = {record.data: record for record in want}
@@ -315,17 +415,29 @@ def _retime(builder: _Builder, want: list[DnsRecord], present: list[DnsRecord]) 
             builder.add(_A_CREATE, Change(Action.CREATE, desired=record))
 
 
+# --- CDN -------------------------------------------------------------------------------------
+
+
 def _is_ours(rule: CdnRule, owner: str) -> bool:
     return rule.owner is not None and rule.owner.owner == owner
 
 
+def _is_held(rule: CdnRule, holds: Holds) -> bool:
+    return rule.key in holds.rules or (
+        rule.owner is not None and rule.owner.resource in holds.routes
+    )
+
+
 def _plan_cdn(
-    builder: _Builder, desired: set[CdnRule], actual: list[CdnRule], owner: str, holds: Holds
-) -> set[str]:
-    """Plan the rules; returns the origin hostnames of owned rules kept by a hold."""
-    kept: set[str] = set()
-    present: dict[tuple[str, str, str], list[CdnRule]] = defaultdict(list)
-    for rule in sorted(actual, key=lambda r: r.id or ""):
+    builder: _Builder,
+    desired: set[CdnRule],
+    actual: list[CdnRule],
+    owner: str,
+    holds: Holds,
+    names: _Names,
+) -> None:
+    present: dict[RuleKey, list[CdnRule]] = defaultdict(list)
+    for rule in sorted(actual, key=_sort_key):
         present[rule.key].append(rule)
     wanted = {rule.key: rule for rule in desired}
     for key in sorted(set(wanted) | set(present)):
@@ -333,37 +445,73 @@ def _plan_cdn(
         target = wanted.get(key)
         if target is None:
             for stale in ours:
-                if key in holds.rules or (stale.owner and stale.owner.resource in holds.routes):
-                    kept.add(stale.source_host)
-                    builder.skipped.append(_held_rule(stale))
-                else:
-                    builder.add(_CDN_DELETE, Change(Action.DELETE, current=stale))
+                _unwanted_rule(builder, stale, holds)
         elif ours:
-            if ours[0] != target:
-                builder.add(_CDN_UPSERT, Change(Action.UPDATE, desired=target, current=ours[0]))
-            for duplicate in ours[1:]:
-                builder.add(_CDN_DELETE, Change(Action.DELETE, current=duplicate))
+            _owned_rule(builder, target, ours, holds, names)
         elif present.get(key):
-            builder.skipped.append(_foreign_rule(target, present[key][0]))
+            builder.skip(*_foreign_rule(target, present[key][0]))
+        elif problem := names.origin_problem(target.source_host):
+            builder.skip(target, problem[0], f"not published yet: {problem[1]}")
         else:
             builder.add(_CDN_UPSERT, Change(Action.CREATE, desired=target))
-    return kept
 
 
-def _held_rule(rule: CdnRule) -> Skipped:
-    return Skipped(
+def _unwanted_rule(builder: _Builder, stale: CdnRule, holds: Holds) -> None:
+    if _is_held(stale, holds):
+        builder.skip(*_held_rule(stale))
+    elif stale.owner is not None and stale.owner.resource in holds.released:
+        released = replace(stale, owner=None)
+        builder.add(_CDN_UPSERT, Change(Action.RELEASE, desired=released, current=stale))
+    else:
+        builder.add(_CDN_DELETE, Change(Action.DELETE, current=stale))
+
+
+def _owned_rule(
+    builder: _Builder, target: CdnRule, ours: list[CdnRule], holds: Holds, names: _Names
+) -> None:
+    current, duplicates = ours[0], ours[1:]
+    for duplicate in duplicates:
+        builder.add(_CDN_DELETE, Change(Action.DELETE, current=duplicate))
+    if _is_held(current, holds):
+        holder = current.owner.resource if current.owner else ""
+        if target.owner is not None and target.owner.resource != holder:
+            builder.skip(
+                replace(target, id=current.id),
+                Reason.CONFLICT,
+                f"{target.published_host}{target.published_path} is held by route "
+                f"{ownership.route_of(holder)}, which published it and has a problem "
+                "(see its conditions)",
+            )
+        else:
+            builder.skip(*_held_rule(current))
+        return
+    if current == target:
+        return
+    moving = current.source_host.lower() != target.source_host.lower()
+    if moving and (problem := names.origin_problem(target.source_host)):
+        builder.skip(
+            replace(target, id=current.id),
+            problem[0],
+            f"stays on {current.source_host}: {problem[1]}",
+        )
+        return
+    builder.add(_CDN_UPSERT, Change(Action.UPDATE, desired=target, current=current))
+
+
+def _held_rule(rule: CdnRule) -> tuple[CdnRule, str, str]:
+    return (
         rule,
-        "Held",
+        Reason.HELD,
         f"{rule.published_host}{rule.published_path} stays as published while its route "
         "has a problem (see the route's conditions)",
     )
 
 
-def _foreign_rule(rule: CdnRule, holder: CdnRule) -> Skipped:
+def _foreign_rule(rule: CdnRule, holder: CdnRule) -> tuple[CdnRule, str, str]:
     who = f"owner {holder.owner.owner}" if holder.owner else "no ownership marker"
-    return Skipped(
+    return (
         replace(rule, id=holder.id),
-        "ForeignRule",
-        f"Edgio already has a rule for {rule.published_host}{rule.published_path} "
+        Reason.FOREIGN_RULE,
+        f"Edgio already has a rule for {holder.published_host}{rule.published_path} "
         f"({who}); left untouched",
     )

@@ -17,6 +17,8 @@ PATH_TYPES: tuple[PathType, ...] = get_args(PathType)
 # Not `Protocol`: that name is typing's, and the provider seams use it.
 WebProtocol = Literal["http", "https"]
 WEB_PROTOCOLS: tuple[WebProtocol, ...] = get_args(WebProtocol)
+# Edgio's `status.state` of a rule whose current version the edge serves.
+PUBLISHED_STATE = "COMPLETED"
 
 
 class DeletionPolicy(enum.StrEnum):
@@ -63,7 +65,8 @@ class RouteRule:
     path: str
     path_type: PathType
     backend: BackendRef
-    published_protocol: WebProtocol = "http"
+    # Edgio serves a rule on at most two protocol sets: http, https or both.
+    published_protocols: tuple[WebProtocol, ...] = ("http",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,9 @@ class Route:
     options: tuple[CdnOption, ...] = ()
     deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
     created: str = ""  # RFC 3339 creationTimestamp; the older route wins a conflict
+    # Being deleted (deletionTimestamp set, our finalizer still on it): it publishes
+    # nothing; with deletion policy Orphan its rules are released rather than deleted.
+    deleting: bool = False
 
     @property
     def key(self) -> str:
@@ -116,6 +122,11 @@ class CdnRule:
 
     `owner` is our marker when the rule carries one; the provider adapter stores it in
     the rule's options on the wire, so `options` here never contains it.
+
+    `published_protocols` are the rule's protocol sets (Edgio allows two), in
+    :data:`WEB_PROTOCOLS` order. `state` and `version` are what Edgio reports: an update
+    is accepted as ``PENDING`` and the edge keeps serving the previous version until it is
+    ``COMPLETED``.
     """
 
     shortname: str
@@ -124,7 +135,7 @@ class CdnRule:
     source_host: str
     source_port: int | None
     source_path: str = "/"
-    published_protocol: WebProtocol = "http"
+    published_protocols: tuple[WebProtocol, ...] = ("http",)
     source_protocol: WebProtocol = "http"
     options: tuple[CdnOption, ...] = ()
     owner: OwnerMarker | None = None
@@ -134,8 +145,20 @@ class CdnRule:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        """The natural key: Edgio rejects a second rule with the same host and path."""
-        return (self.shortname, self.published_host, self.published_path)
+        """The natural key: Edgio rejects a second rule with the same host (compared
+        case-insensitively, as DNS names are) and path."""
+        return (self.shortname, self.published_host.lower(), self.published_path)
+
+    @property
+    def published_protocol(self) -> WebProtocol:
+        """The first protocol set's (kept for readers written before there were two)."""
+        return self.published_protocols[0]
+
+    @property
+    def published(self) -> bool:
+        """Whether the edge serves this very version. A provider that reports no state
+        (None) publishes synchronously; any state other than COMPLETED is not live yet."""
+        return self.state in (None, PUBLISHED_STATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +172,18 @@ class Holds:
     names: frozenset[tuple[str, str]] = frozenset()  # (zone, name): no eligible node
     rules: frozenset[tuple[str, str, str]] = frozenset()  # rule keys whose backend is broken
     routes: frozenset[str] = frozenset()  # owner resources of routes that are invalid
+    # Owner resources of routes deleted with deletion policy Orphan: their rules are
+    # released (rewritten without our marker) and stay published, as someone else's.
+    released: frozenset[str] = frozenset()
 
 
 class Action(enum.StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
+    # Rewrite an object without our marker and leave it in place: it becomes foreign.
+    # `current` is the listed object, `desired` the same object with `owner=None`.
+    RELEASE = "release"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,10 @@ request header option on each Edgio rule. Both carry the same text::
 
     heritage=edgio-ingress,edgio-ingress/owner=<owner-id>,edgio-ingress/resource=<what>
 
-Anything that does not parse, or names another heritage, is foreign.
+Anything that does not parse strictly, or names another heritage, is foreign: a key
+given twice (`heritage=external-dns,heritage=edgio-ingress` must not read as ours), a
+part without `=`, a missing owner. A TXT record counts as a claim only at a name with
+the ownership prefix (see :func:`claimed_name`).
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ def parse(text: str) -> OwnerMarker | None:
     labels: dict[str, str] = {}
     for part in text.strip().strip('"').split(","):
         key, sep, value = part.partition("=")
-        if not sep:
+        key = key.strip()
+        if not sep or not key or key in labels:
             return None
-        labels[key.strip()] = value.strip()
+        labels[key] = value.strip()
     if labels.get("heritage") != HERITAGE:
         return None
     owner = labels.get(f"{HERITAGE}/owner", "")
@@ -44,9 +48,17 @@ def parse(text: str) -> OwnerMarker | None:
     return OwnerMarker(owner=owner, resource=labels.get(f"{HERITAGE}/resource", ""))
 
 
+ROUTE_RESOURCE_PREFIX = "edgioroute/"
+
+
 def route_resource(route_key: str) -> str:
     """The marker resource of the rules of the route `namespace/name`."""
-    return f"edgioroute/{route_key}"
+    return ROUTE_RESOURCE_PREFIX + route_key
+
+
+def route_of(resource: str) -> str:
+    """The inverse of :func:`route_resource`: `namespace/name` (else the text as it is)."""
+    return resource.removeprefix(ROUTE_RESOURCE_PREFIX)
 
 
 def txt_name(name: str) -> str:
@@ -63,6 +75,14 @@ def marked_name(txt_record_name: str) -> str | None:
     if not txt_record_name.startswith(TXT_PREFIX):
         return None
     return txt_record_name[len(TXT_PREFIX) :]
+
+
+def claimed_name(record_name: str, record_type: str, data: str, owner: str) -> str | None:
+    """The name a DNS record claims for `owner`: a TXT at `a-<name>` carrying our marker
+    with that owner id. Our marker text anywhere else claims nothing."""
+    name = marked_name(record_name) if record_type == "TXT" else None
+    marker = parse(data) if name is not None else None
+    return name if marker is not None and marker.owner == owner else None
 
 
 def marker_option(marker: OwnerMarker) -> CdnOption:

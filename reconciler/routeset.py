@@ -19,6 +19,7 @@ from typing import Any
 from reconciler import api
 from reconciler.derive.ingress import (
     class_controllers,
+    default_classes,
     derive_route,
     is_edgio_ingress,
     object_key,
@@ -81,8 +82,13 @@ def route_set(
     ingress_classes: Iterable[Mapping[str, Any]],
     routes: Iterable[Mapping[str, Any]],
 ) -> RouteSet:
-    controllers = class_controllers(ingress_classes)
-    ours = {object_key(i): i for i in ingresses if is_edgio_ingress(i, controllers)}
+    classes = list(ingress_classes)
+    controllers, defaults = class_controllers(classes), default_classes(classes)
+    ours = {
+        object_key(i): i
+        for i in ingresses
+        if is_edgio_ingress(i, controllers, api.CONTROLLER_NAME, defaults)
+    }
     stored = {object_key(r): r for r in routes}
     writes: list[RouteWrite] = []
     notes: list[Note] = []

@@ -166,7 +166,7 @@ def _cdn(facts: RouteFacts, outcome: RouteOutcome) -> Condition:
     for rule in outcome.rules:
         key = rule_key(rule)
         where = f"{rule.host}{rule.path}"
-        if rule.rule is None:
+        if rule.rule is None or rule.state is not RuleState.DESIRED:
             return Condition(kind, "False", rule.state.value, f"{where}: {rule.message}")
         if key in facts.cdn_problems:
             problem = facts.cdn_problems[key]

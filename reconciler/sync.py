@@ -17,13 +17,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from reconciler import ownership
 from reconciler.apply import ApplyReport, apply_plan
 from reconciler.cache import ProviderCache
-from reconciler.derive.desired import DesiredState, RouteOutcome, Settings, desired_state, zone_of
+from reconciler.derive.desired import (
+    DesiredState,
+    RouteOutcome,
+    Settings,
+    desired_state,
+    settle,
+    zone_of,
+)
 from reconciler.diff import plan
 from reconciler.facts import Actual, Pass, RouteInput, finish, problem_of, read_routes
-from reconciler.model import Action, CdnRule, Change, DeletionPolicy, Plan, Policy
+from reconciler.model import Plan, Policy
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import RouteSet, RouteWrite, WriteAction, route_set
 from reconciler.status import Problem
@@ -106,13 +112,14 @@ def run_once(
     actual = read_actual(cache, settings, inputs, full=full)
     services = {_name_key(s): s for s in snapshot.services}
     desired = desired_state(
-        [i.route for i in inputs if i.route is not None and not i.deleting],
+        [i.route for i in inputs if i.route is not None],
         services,
         snapshot.nodes,
         settings.core,
         [i.key for i in inputs if i.route is None and not i.deleting],
     )
-    result = _plan(desired, actual, settings, inputs)
+    result = _plan(desired, actual, settings)
+    desired = settle(desired, result)
     report = ApplyReport() if dry_run else apply_plan(result, cache.dns, cache.cdn)
     deletes = settings.policy is Policy.SYNC
     done = Pass(inputs, desired, actual, result, report, routes, dry_run, deletes)
@@ -198,28 +205,16 @@ def accounts(settings: PassSettings, inputs: Sequence[RouteInput]) -> list[str]:
     return sorted(found)
 
 
-def _plan(
-    desired: DesiredState, actual: Actual, settings: PassSettings, inputs: Sequence[RouteInput]
-) -> Plan:
-    """The core's plan, minus what an unreachable zone or account leaves undecidable,
-    plus the release of the rules of routes deleted with `deletionPolicy: Orphan`."""
+def _plan(desired: DesiredState, actual: Actual, settings: PassSettings) -> Plan:
+    """The core's plan, minus what an unreachable zone or account leaves undecidable."""
     unreachable = {
         rule.key
         for rule in desired.rules
         if rule.shortname in actual.account_problems
         or zone_of(rule.source_host, settings.core.zones) in actual.zone_problems
     }
-    orphaned = {
-        ownership.route_resource(i.key)
-        for i in inputs
-        if i.deleting and i.deletion_policy is DeletionPolicy.ORPHAN and not i.force
-    }
-    holds = replace(
-        desired.holds,
-        rules=desired.holds.rules | unreachable,
-        routes=desired.holds.routes | orphaned,
-    )
-    result = plan(
+    holds = replace(desired.holds, rules=desired.holds.rules | unreachable)
+    return plan(
         [r for r in desired.records if r.zone not in actual.zone_problems],
         actual.records,
         [r for r in desired.rules if r.key not in unreachable],
@@ -229,13 +224,3 @@ def _plan(
         holds=holds,
         complete=actual.complete,
     )
-    releases = tuple(
-        Change(Action.UPDATE, desired=replace(rule, owner=None), current=rule)
-        for rule in actual.rules
-        if _owned_by(rule, settings.core.owner_id, orphaned)
-    )
-    return replace(result, changes=releases + result.changes)
-
-
-def _owned_by(rule: CdnRule, owner: str, resources: set[str]) -> bool:
-    return rule.owner is not None and rule.owner.owner == owner and rule.owner.resource in resources

@@ -12,7 +12,7 @@ from typing import Any
 from reconciler import api
 from reconciler.derive import fields
 from reconciler.errors import FieldError
-from reconciler.model import WEB_PROTOCOLS, DeletionPolicy
+from reconciler.model import WEB_PROTOCOLS, DeletionPolicy, WebProtocol
 
 PREFIX = api.ANNOTATION_PREFIX
 SHORTNAME = PREFIX + "shortname"
@@ -21,7 +21,16 @@ ORIGIN_PROTOCOL = PREFIX + "origin-protocol"
 ORIGIN_PATH = PREFIX + "origin-path"
 OPTIONS = PREFIX + "options"
 DELETION_POLICY = PREFIX + "deletion-policy"
-KNOWN = (SHORTNAME, ORIGIN_HOSTNAME, ORIGIN_PROTOCOL, ORIGIN_PATH, OPTIONS, DELETION_POLICY)
+PUBLISHED_PROTOCOLS = PREFIX + "published-protocols"
+KNOWN = (
+    SHORTNAME,
+    ORIGIN_HOSTNAME,
+    ORIGIN_PROTOCOL,
+    ORIGIN_PATH,
+    OPTIONS,
+    DELETION_POLICY,
+    PUBLISHED_PROTOCOLS,
+)
 
 
 def field_of(key: str) -> str:
@@ -91,3 +100,15 @@ def parse_annotations(annotations: Mapping[str, str]) -> tuple[dict[str, Any], l
         if not option_errors:
             spec["cdn"] = {"options": [fields.option_to_spec(o) for o in options]}
     return spec, errors
+
+
+def published_protocols(
+    annotations: Mapping[str, str],
+) -> tuple[tuple[WebProtocol, ...] | None, list[FieldError]]:
+    """The protocols every rule of the Ingress is published on, when annotated."""
+    if (raw := annotations.get(PUBLISHED_PROTOCOLS)) is None:
+        return None, []
+    protocols, problem = fields.parse_protocols(raw)
+    if problem:
+        return None, [FieldError(field_of(PUBLISHED_PROTOCOLS), problem)]
+    return protocols, []

@@ -13,19 +13,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler import ownership
+from reconciler import api, ownership
 from reconciler.derive import fields
 from reconciler.errors import FieldError
 from reconciler.model import (
     BackendRef,
     CdnRule,
+    DeletionPolicy,
     DnsRecord,
     Holds,
     OwnerMarker,
+    Plan,
     Route,
     RouteRule,
     WebProtocol,
 )
+
+# Nodes with this label are left out of external load balancers, and so of the origin.
+EXCLUDE_NODE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
 ServiceIndex = Mapping[tuple[str, str], Mapping[str, Any]]  # (namespace, name) -> Service
 
@@ -50,6 +55,19 @@ class RuleState(enum.StrEnum):
     BACKEND_NOT_FOUND = "BackendNotFound"
     BACKEND_NOT_NODE_PORT = "BackendNotNodePort"
     BACKEND_PORT_NOT_FOUND = "BackendPortNotFound"
+    # set from the plan by :func:`settle`: the rule stays where it is, or is not created
+    ORIGIN_NOT_READY = "OriginNotReady"
+    ORIGIN_FOREIGN = "OriginForeign"
+    FOREIGN_RULE = "ForeignRule"
+
+
+# Plan reasons that say why a route's rule is not what it asked for.
+_PLAN_STATES: dict[str, RuleState] = {
+    api.Reason.ORIGIN_NOT_READY: RuleState.ORIGIN_NOT_READY,
+    api.Reason.ORIGIN_FOREIGN: RuleState.ORIGIN_FOREIGN,
+    api.Reason.FOREIGN_RULE: RuleState.FOREIGN_RULE,
+    api.Reason.CONFLICT: RuleState.CONFLICT,
+}
 
 
 BACKEND_PROBLEMS = frozenset(
@@ -73,6 +91,14 @@ class RuleOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class RouteWarning:
+    """Something that works but probably not as the user expects (a Warning condition)."""
+
+    reason: str  # an api.Reason
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class RouteOutcome:
     key: str
     rules: tuple[RuleOutcome, ...] = ()
@@ -80,6 +106,9 @@ class RouteOutcome:
     addresses: tuple[str, ...] = ()
     errors: tuple[FieldError, ...] = ()  # route-wide problems: nothing of it is published
     dns_held: bool = False  # no eligible node: the origin records are left as they are
+    warnings: tuple[RouteWarning, ...] = ()
+    # Being deleted: its rules are deleted, or with deletion policy Orphan released.
+    deleting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +124,16 @@ def node_addresses(
     address_type: str = "ExternalIP",
     selector: Iterable[tuple[str, str]] = (),
 ) -> tuple[str, ...]:
-    """IPv4 addresses of Ready, schedulable nodes that match the selector, sorted."""
+    """IPv4 addresses of Ready, schedulable nodes that match the selector, sorted; nodes
+    labelled to be excluded from external load balancers are left out."""
     wanted = dict(selector)
     found: set[str] = set()
     for node in nodes:
         metadata = node.get("metadata") or {}
         labels = metadata.get("labels") or {}
         if metadata.get("deletionTimestamp") or (node.get("spec") or {}).get("unschedulable"):
+            continue
+        if EXCLUDE_NODE_LABEL in labels:
             continue
         if any(labels.get(key) != value for key, value in wanted.items()):
             continue
@@ -146,7 +178,13 @@ def desired_state(
     origins: set[tuple[str, str]] = set()
     rules: set[CdnRule] = set()
     outcomes: list[RouteOutcome] = []
+    released: set[str] = set()
     for route in sorted(routes, key=lambda r: (r.created, r.namespace, r.name)):
+        if route.deleting:
+            if route.deletion_policy is DeletionPolicy.ORPHAN:
+                released.add(ownership.route_resource(route.key))
+            outcomes.append(RouteOutcome(route.key, deleting=True))
+            continue
         outcome, origin = _route(route, services, settings, claims)
         if origin is not None and any(r.rule for r in outcome.rules):
             origins.add(origin)
@@ -168,6 +206,7 @@ def desired_state(
             if r.state in BACKEND_PROBLEMS
         ),
         routes=frozenset(ownership.route_resource(key) for key in broken_routes),
+        released=frozenset(released),
     )
     return DesiredState(
         records=frozenset(records),
@@ -226,11 +265,17 @@ def _route(
     origin, errors = _resolve(route, settings)
     hostname = route.origin_hostname or settings.default_origin_hostname
     if origin is None:
+        # What it published is held: its host + paths stay claimed, no newer route takes them.
+        if shortname := route.shortname or settings.default_shortname:
+            for rule in route.rules:
+                path = fields.published_path(rule.path, rule.path_type)
+                claims.setdefault((shortname, rule.host.lower(), path), route.key)
         return RouteOutcome(route.key, origin_hostname=hostname, errors=tuple(errors)), None
     outcomes = []
+    warnings: dict[str, RouteWarning] = {}
     for rule in route.rules:
         path = fields.published_path(rule.path, rule.path_type)
-        key = (origin.shortname, rule.host, path)
+        key = (origin.shortname, rule.host.lower(), path)
         if key in claims:
             message = f"{rule.host}{path} is already published by the older route {claims[key]}"
             outcomes.append(
@@ -239,14 +284,33 @@ def _route(
             continue
         claims[key] = route.key
         state, message, node_port = _node_port(services, route.namespace, rule.backend)
+        if node_port is not None and (warning := _traffic_warning(services, route, rule)):
+            warnings[warning.message] = warning
         cdn_rule = None
         if node_port is not None:
             cdn_rule = _cdn_rule(route, rule, origin, path, node_port, settings)
         outcomes.append(
             RuleOutcome(origin.shortname, rule.host, path, state, message, node_port, cdn_rule)
         )
-    outcome = RouteOutcome(route.key, tuple(outcomes), origin_hostname=origin.hostname)
+    outcome = RouteOutcome(
+        route.key,
+        tuple(outcomes),
+        origin_hostname=origin.hostname,
+        warnings=tuple(warnings[m] for m in sorted(warnings)),
+    )
     return outcome, (origin.zone, origin.name)
+
+
+def _traffic_warning(services: ServiceIndex, route: Route, rule: RouteRule) -> RouteWarning | None:
+    service = services.get((route.namespace, rule.backend.service)) or {}
+    if (service.get("spec") or {}).get("externalTrafficPolicy") != "Local":
+        return None
+    return RouteWarning(
+        api.Reason.EXTERNAL_TRAFFIC_POLICY_LOCAL,
+        f"Service {route.namespace}/{rule.backend.service} has externalTrafficPolicy Local: "
+        "the origin lists every eligible node, and nodes without a local endpoint of it "
+        "answer nothing; use Cluster",
+    )
 
 
 def _cdn_rule(
@@ -259,7 +323,7 @@ def _cdn_rule(
         source_host=origin.hostname,
         source_port=node_port,
         source_path=route.origin_path,
-        published_protocol=rule.published_protocol,
+        published_protocols=rule.published_protocols,
         source_protocol=route.origin_protocol or settings.default_origin_protocol,
         options=route.options,
         owner=OwnerMarker(settings.owner_id, ownership.route_resource(route.key)),
@@ -284,12 +348,49 @@ def _node_port(
             None,
         )
     for port in spec.get("ports") or []:
-        if backend.port in (port.get("name"), port.get("port")):
-            if port.get("nodePort"):
-                return RuleState.DESIRED, "", int(port["nodePort"])
-            return (
-                RuleState.BACKEND_PORT_NOT_FOUND,
-                f"{where} port {backend.port!r} has no nodePort",
-                None,
-            )
-    return RuleState.BACKEND_PORT_NOT_FOUND, f"{where} has no port {backend.port!r}", None
+        tcp = (port.get("protocol") or "TCP") == "TCP"
+        if backend.port == port.get("name") or (tcp and backend.port == port.get("port")):
+            return _port_node_port(where, backend, port, tcp)
+    return RuleState.BACKEND_PORT_NOT_FOUND, f"{where} has no TCP port {backend.port!r}", None
+
+
+def _port_node_port(
+    where: str, backend: BackendRef, port: Mapping[str, Any], tcp: bool
+) -> tuple[RuleState, str, int | None]:
+    """Only a TCP port can be an origin: Edgio fetches over HTTP."""
+    if not tcp:
+        problem = f"port {backend.port!r} is {port.get('protocol')}; only TCP ports can be origins"
+        return RuleState.BACKEND_PORT_NOT_FOUND, f"{where} {problem}", None
+    if port.get("nodePort"):
+        return RuleState.DESIRED, "", int(port["nodePort"])
+    return RuleState.BACKEND_PORT_NOT_FOUND, f"{where} port {backend.port!r} has no nodePort", None
+
+
+def settle(desired: DesiredState, plan: Plan) -> DesiredState:
+    """The outcomes once the plan is known: a rule the plan leaves where it is (its new
+    origin is not ready or not ours, a held route publishes it, or a foreign rule has its
+    host and path) says so, instead of claiming to be desired."""
+    found: dict[tuple[str, tuple[str, str, str]], tuple[RuleState, str]] = {}
+    for skipped in plan.skipped:
+        rule, state = skipped.subject, _PLAN_STATES.get(skipped.reason)
+        if state is None or not isinstance(rule, CdnRule) or rule.owner is None:
+            continue
+        found[(ownership.route_of(rule.owner.resource), rule.key)] = (state, skipped.message)
+    if not found:
+        return desired
+    outcomes = tuple(
+        replace(outcome, rules=tuple(_settled(outcome.key, r, found) for r in outcome.rules))
+        for outcome in desired.outcomes
+    )
+    return replace(desired, outcomes=outcomes)
+
+
+def _settled(
+    route_key: str,
+    outcome: RuleOutcome,
+    found: Mapping[tuple[str, tuple[str, str, str]], tuple[RuleState, str]],
+) -> RuleOutcome:
+    if outcome.rule is None or (route_key, outcome.rule.key) not in found:
+        return outcome
+    state, message = found[(route_key, outcome.rule.key)]
+    return replace(outcome, state=state, message=message)

@@ -14,14 +14,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from reconciler.errors import FieldError
-from reconciler.model import CdnOption
-from reconciler.ownership import MARKER_OPTION, OWNER_HEADER
+from reconciler.model import WEB_PROTOCOLS, CdnOption, WebProtocol
+from reconciler.ownership import MARKER_OPTION, OWNER_HEADER, TXT_PREFIX
 
 _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)+[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?$")
 _SHORTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _EDGIO_HOST = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)\.s\.llnwi\.net$")
 _OPTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# What the API server refuses in Exact and Prefix paths (and we in every path): paths
+# that are not normalised, or hide a '/' in an escape.
+_UNNORMALISED = ("//", "/./", "/../", "%2f", "%2F")
+_UNNORMALISED_ENDINGS = ("/.", "/..")
+# Regular expression and glob syntax: ImplementationSpecific paths that other
+# controllers read as patterns, and that Edgio would publish literally.
+_PATTERN_CHARACTERS = frozenset("*()[]{}|^$+\\")
+# The ownership TXT of an origin is `a-<name>`: the prefix must fit in the first label
+# (63 characters) and in the name (253).
+_MAX_ORIGIN_LABEL = 63 - len(TXT_PREFIX)
+_MAX_ORIGIN_NAME = 253 - len(TXT_PREFIX)
 
 
 def alternatives(allowed: Sequence[str]) -> str:
@@ -63,6 +74,11 @@ def host_problem(host: str) -> str | None:
 def origin_problem(host: str) -> str | None:
     if not _HOSTNAME.match(host):
         return "must be a fully qualified DNS name in a zone the controller manages"
+    if len(host.split(".")[0]) > _MAX_ORIGIN_LABEL or len(host) > _MAX_ORIGIN_NAME:
+        return (
+            f"is too long for its ownership record {TXT_PREFIX}<name>: the first label may "
+            f"have at most {_MAX_ORIGIN_LABEL} characters and the name {_MAX_ORIGIN_NAME}"
+        )
     return None
 
 
@@ -84,6 +100,58 @@ def path_problem(path: str) -> str | None:
     if any(char in path for char in "?# \t\n"):
         return "must not contain a query, a fragment or white space"
     return None
+
+
+def published_path_problem(path: str, path_type: str) -> str | None:
+    """What Edgio cannot publish as the Ingress means it: never widened silently."""
+    if problem := path_problem(path):
+        return problem
+    if any(part in path for part in _UNNORMALISED) or path.endswith(_UNNORMALISED_ENDINGS):
+        return (
+            "must be a normalised path: no '//', '/./', '/../' or encoded '/' (%2F), "
+            "and no '/.' or '/..' at the end"
+        )
+    if path_type == "Exact" and path.endswith("/"):
+        return (
+            "cannot be published as an Exact path: Edgio treats a path ending in '/' as a "
+            "directory and would publish every path below it; use Prefix, or drop the '/'"
+        )
+    if path_type == "ImplementationSpecific" and _PATTERN_CHARACTERS & set(path):
+        return (
+            "looks like a regular expression or a glob: Edgio matches paths literally, "
+            "as prefixes; use a plain path"
+        )
+    return None
+
+
+def edgio_serves_https(host: str) -> bool:
+    """Edgio holds the certificate of its own `<shortname>.s.llnwi.net` names."""
+    return _EDGIO_HOST.match(host) is not None
+
+
+def default_protocols(host: str, tls: bool) -> tuple[WebProtocol, ...]:
+    """Both protocols where Edgio can serve https (a TLS host or its own name), else http."""
+    return WEB_PROTOCOLS if tls or edgio_serves_https(host) else ("http",)
+
+
+def parse_protocols(value: Any) -> tuple[tuple[WebProtocol, ...], str | None]:
+    """`http`, `https` or `http,https` (text or a list), in :data:`WEB_PROTOCOLS` order."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        return (), f"must list {alternatives(WEB_PROTOCOLS)}, or both"
+    names = [str(item).strip() for item in items]
+    if len(set(names)) != len(names) or not set(names) <= set(WEB_PROTOCOLS):
+        return (), f"unsupported value {value!r}: use http, https or http,https"
+    return tuple(p for p in WEB_PROTOCOLS if p in names), None
+
+
+def tls_covers(patterns: frozenset[str] | None, host: str) -> bool:
+    """Whether a tls section covers `host`: None is an entry without hosts (all of
+    them); a wildcard `*.shop.com` covers exactly one more label."""
+    if patterns is None or host in patterns:
+        return True
+    first, dot, rest = host.partition(".")
+    return bool(first and dot and f"*.{rest}" in patterns)
 
 
 def published_path(path: str, path_type: str) -> str:

@@ -13,9 +13,17 @@ from typing import Any
 
 from reconciler import api
 from reconciler.derive import fields
-from reconciler.derive.annotations import SHORTNAME, field_of, parse_annotations
+from reconciler.derive.annotations import (
+    SHORTNAME,
+    field_of,
+    parse_annotations,
+    published_protocols,
+)
 from reconciler.errors import FieldError, InvalidObject
-from reconciler.model import PATH_TYPES
+from reconciler.model import PATH_TYPES, WebProtocol
+
+# The hosts a tls section covers: None when an entry lists no hosts (it covers all).
+TlsHosts = frozenset[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,29 +47,47 @@ def class_controllers(ingress_classes: Iterable[Mapping[str, Any]]) -> dict[str,
     }
 
 
+def default_classes(ingress_classes: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """Names of the IngressClasses marked as the cluster's default."""
+    return frozenset(
+        (c.get("metadata") or {}).get("name", "")
+        for c in ingress_classes
+        if ((c.get("metadata") or {}).get("annotations") or {}).get(api.DEFAULT_CLASS_ANNOTATION)
+        == "true"
+    )
+
+
 def is_edgio_ingress(
     ingress: Mapping[str, Any],
     controllers: Mapping[str, str],
     controller_name: str = api.CONTROLLER_NAME,
+    defaults: Iterable[str] = (),
 ) -> bool:
-    """Label `cdn: edgio`, an IngressClass run by us, or the legacy class annotation."""
+    """Label `cdn: edgio`, else the Ingress's class, run by us: `spec.ingressClassName`,
+    else the legacy class annotation (also a class name), else the default class."""
     metadata = ingress.get("metadata") or {}
     if (metadata.get("labels") or {}).get(api.SELECT_LABEL) == api.SELECT_VALUE:
         return True
-    if (metadata.get("annotations") or {}).get(api.LEGACY_CLASS_ANNOTATION) == api.SELECT_VALUE:
-        return True
     class_name = (ingress.get("spec") or {}).get("ingressClassName")
-    return isinstance(class_name, str) and controllers.get(class_name) == controller_name
+    if class_name is None:
+        class_name = (metadata.get("annotations") or {}).get(api.LEGACY_CLASS_ANNOTATION)
+    if class_name is not None:
+        return isinstance(class_name, str) and controllers.get(class_name) == controller_name
+    chosen = sorted(defaults)  # several defaults: the API server refuses to choose either
+    return bool(chosen) and all(controllers.get(name) == controller_name for name in chosen)
 
 
 def derive_route(ingress: Mapping[str, Any]) -> DerivedRoute:
     """The EdgioRoute for one Ingress; InvalidObject lists every problem found."""
     metadata = ingress.get("metadata") or {}
     spec = ingress.get("spec") or {}
-    route_spec, errors = parse_annotations(metadata.get("annotations") or {})
+    annotations = metadata.get("annotations") or {}
+    route_spec, errors = parse_annotations(annotations)
+    protocols, protocol_errors = published_protocols(annotations)
+    errors.extend(protocol_errors)
     warnings: list[FieldError] = []
     tls_hosts = _tls_hosts(spec, warnings)
-    rules = _rules(spec, tls_hosts, errors, warnings)
+    rules = _rules(spec, _Publishing(tls_hosts, protocols), errors, warnings)
     route_spec["rules"] = rules
     if "shortname" not in route_spec:
         _infer_shortname(route_spec, rules, errors)
@@ -71,10 +97,26 @@ def derive_route(ingress: Mapping[str, Any]) -> DerivedRoute:
     return DerivedRoute(_manifest(ingress, _ordered(route_spec)), tuple(warnings))
 
 
-def _tls_hosts(spec: Mapping[str, Any], warnings: list[FieldError]) -> set[str]:
+@dataclass(frozen=True, slots=True)
+class _Publishing:
+    """How hosts are published: the tls hosts, and the annotation's override."""
+
+    tls_hosts: TlsHosts
+    override: tuple[WebProtocol, ...] | None
+
+    def protocols(self, host: str) -> tuple[WebProtocol, ...]:
+        if self.override is not None:
+            return self.override
+        return fields.default_protocols(host, fields.tls_covers(self.tls_hosts, host))
+
+
+def _tls_hosts(spec: Mapping[str, Any], warnings: list[FieldError]) -> TlsHosts:
     hosts: set[str] = set()
+    covers_all = False
     for index, tls in enumerate(spec.get("tls") or []):
-        hosts.update(fields.normalise_host(h) for h in tls.get("hosts") or [])
+        listed = tls.get("hosts") or []
+        covers_all = covers_all or not listed
+        hosts.update(fields.normalise_host(h) for h in listed)
         if tls.get("secretName"):
             warnings.append(
                 FieldError(
@@ -82,12 +124,12 @@ def _tls_hosts(spec: Mapping[str, Any], warnings: list[FieldError]) -> set[str]:
                     "ignored: Edgio serves published hosts with certificates it manages",
                 )
             )
-    return hosts
+    return None if covers_all else frozenset(hosts)
 
 
 def _rules(
     spec: Mapping[str, Any],
-    tls_hosts: set[str],
+    publishing: _Publishing,
     errors: list[FieldError],
     warnings: list[FieldError],
 ) -> list[dict[str, Any]]:
@@ -109,8 +151,8 @@ def _rules(
                 FieldError(f"{where}.http.paths", "must list at least one path to publish")
             )
         for j, ingress_path in enumerate(paths):
-            protocol = "https" if host in tls_hosts else "http"
-            rule = _rule(host, protocol, ingress_path, f"{where}.http.paths[{j}]", errors)
+            protocols = publishing.protocols(host)
+            rule = _rule(host, protocols, ingress_path, f"{where}.http.paths[{j}]", errors)
             if rule is None:
                 continue
             key = (host, fields.published_path(rule["path"], rule["pathType"]))
@@ -146,7 +188,7 @@ def _check_rules_exist(
 
 def _rule(
     host: str,
-    protocol: str,
+    protocols: tuple[WebProtocol, ...],
     ingress_path: Mapping[str, Any],
     where: str,
     errors: list[FieldError],
@@ -159,7 +201,7 @@ def _rule(
     elif problem := fields.choice_problem(path_type, PATH_TYPES):
         errors.append(FieldError(f"{where}.pathType", problem))
     path = ingress_path.get("path") or ("" if path_type == "Exact" else "/")
-    problem = fields.path_problem(path)
+    problem = fields.published_path_problem(path, str(path_type))
     if problem:
         errors.append(FieldError(f"{where}.path", f"{path!r} {problem}"))
     service = (ingress_path.get("backend") or {}).get("service")
@@ -180,7 +222,7 @@ def _rule(
         "host": host,
         "path": path,
         "pathType": path_type,
-        "publishedProtocol": protocol,
+        "publishedProtocols": list(protocols),
         "backend": {"service": {"name": service["name"], "port": port}},
     }
 

@@ -23,7 +23,6 @@ from reconciler.model import (
     PathType,
     Route,
     RouteRule,
-    WebProtocol,
 )
 
 
@@ -65,6 +64,7 @@ def route_from_object(obj: Mapping[str, Any]) -> Route:
         options=options,
         deletion_policy=DeletionPolicy(policy),
         created=metadata.get("creationTimestamp") or "",
+        deleting=bool(metadata.get("deletionTimestamp")),
     )
 
 
@@ -92,14 +92,16 @@ def _rule(item: Mapping[str, Any], where: str, errors: list[FieldError]) -> Rout
     if problem := fields.host_problem(host):
         errors.append(FieldError(f"{where}.host", problem))
     path = str(item.get("path") or "")
-    if problem := fields.path_problem(path):
-        errors.append(FieldError(f"{where}.path", problem))
     path_type = item.get("pathType")
     if problem := fields.choice_problem(path_type, PATH_TYPES):
         errors.append(FieldError(f"{where}.pathType", problem))
-    protocol = item.get("publishedProtocol") or "http"
-    if problem := fields.choice_problem(protocol, WEB_PROTOCOLS):
-        errors.append(FieldError(f"{where}.publishedProtocol", problem))
+    elif problem := fields.published_path_problem(path, str(path_type)):
+        errors.append(FieldError(f"{where}.path", f"{path!r} {problem}"))
+    protocols = fields.default_protocols(host, tls=False)
+    if (raw := item.get("publishedProtocols")) is not None:
+        protocols, problem = fields.parse_protocols(raw)
+        if problem:
+            errors.append(FieldError(f"{where}.publishedProtocols", problem))
     service = ((item.get("backend") or {}).get("service")) or {}
     port = service.get("port") or {}
     port_ref: str | int | None = port.get("name") or port.get("number")
@@ -112,5 +114,5 @@ def _rule(item: Mapping[str, Any], where: str, errors: list[FieldError]) -> Rout
         path=path,
         path_type=cast(PathType, path_type),
         backend=BackendRef(str(service["name"]), port_ref),
-        published_protocol=cast(WebProtocol, protocol),
+        published_protocols=protocols,
     )

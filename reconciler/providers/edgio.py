@@ -4,9 +4,10 @@ Our own small client rather than llnw-sdk-python: we need typed errors, pacing, 
 that never duplicate a rule, and a mapping to :class:`CdnRule` with the ownership marker
 carried as an option. Every call is HMAC-signed by :class:`LlnwAuth`.
 
-A rule is one service instance with one protocol set. An instance may hold two (a
-portal edit can add one in front of ours): our marker is looked for in every set, and
-the rule is read through the set that carries it (else the first). An instance that
+A rule is one service instance with one protocol set per published protocol (Edgio
+allows two), alike but for `publishedProtocol`. Our marker is looked for in every set (a
+portal edit can put another set in front of ours), and the rule's source fields are read
+through the set that carries it (else the first). An instance that
 cannot be read at all (no protocol set, a port that is not a number, a `null` option)
 is skipped as foreign and reported in the listing's `unreadable`; it never fails the
 listing.
@@ -229,12 +230,15 @@ class EdgioCdn:
         options = rule.options
         if rule.owner is not None:
             options = (*options, ownership.marker_option(rule.owner))
-        protocol_set = {
-            "publishedProtocol": rule.published_protocol,
-            "sourceProtocol": rule.source_protocol,
-            "sourcePort": rule.source_port,
-            "options": [{"name": o.name, "parameters": list(o.parameters)} for o in options],
-        }
+        protocol_sets = [
+            {
+                "publishedProtocol": published,
+                "sourceProtocol": rule.source_protocol,
+                "sourcePort": rule.source_port,
+                "options": [{"name": o.name, "parameters": list(o.parameters)} for o in options],
+            }
+            for published in rule.published_protocols
+        ]
         body = {
             "serviceKey": {"name": "delivery"},
             "serviceProfileName": self.service_profile,
@@ -242,7 +246,7 @@ class EdgioCdn:
             "publishedUrlPath": rule.published_path,
             "sourceHostname": rule.source_host,
             "sourceUrlPath": rule.source_path,
-            "protocolSets": [protocol_set],
+            "protocolSets": protocol_sets,
         }
         return {"body": body, "accounts": [{"shortname": rule.shortname}]}
 
@@ -315,6 +319,12 @@ def _protocol(value: Any, name: str) -> WebProtocol:
     return cast(WebProtocol, value)
 
 
+def _published_protocols(protocol_sets: list[Any]) -> tuple[WebProtocol, ...]:
+    """The protocols the rule is published on, one per set, in WEB_PROTOCOLS order."""
+    found = {_protocol(s["publishedProtocol"], "publishedProtocol") for s in protocol_sets}
+    return tuple(p for p in WEB_PROTOCOLS if p in found)
+
+
 def _to_rule(instance: Any) -> CdnRule:
     """A delivery instance as a CdnRule, our marker split out of its options. The rule
     is read through the protocol set that carries our marker, else through the first."""
@@ -338,7 +348,7 @@ def _to_rule(instance: Any) -> CdnRule:
         source_host=_text(body["sourceHostname"], "sourceHostname"),
         source_port=_port(protocol_set.get("sourcePort")),
         source_path=normal_path(_text(body.get("sourceUrlPath") or "", "sourceUrlPath")),
-        published_protocol=_protocol(protocol_set["publishedProtocol"], "publishedProtocol"),
+        published_protocols=_published_protocols(sets),
         source_protocol=_protocol(protocol_set["sourceProtocol"], "sourceProtocol"),
         options=options,
         owner=owner,

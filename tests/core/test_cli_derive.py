@@ -121,3 +121,39 @@ def test_unreadable_input_is_a_message_not_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {broken}: not valid YAML")
     assert "Traceback" not in result.stderr
+
+
+def test_new_refusals_are_reported_per_field(tmp_path: Path) -> None:
+    manifest = tmp_path / "bad.yaml"
+    manifest.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "Ingress",
+                "metadata": {"name": "web", "namespace": "shop", "labels": {"cdn": "edgio"}},
+                "spec": {
+                    "rules": [
+                        {
+                            "host": "www.shop.com",
+                            "http": {
+                                "paths": [
+                                    {
+                                        "path": "/static/*",
+                                        "pathType": "ImplementationSpecific",
+                                        "backend": {
+                                            "service": {"name": "web", "port": {"number": 80}}
+                                        },
+                                    }
+                                ]
+                            },
+                        }
+                    ]
+                },
+            }
+        )
+    )
+    result = run("derive", "-f", str(manifest))
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "error: Ingress shop/web: spec.rules[0].http.paths[0].path: '/static/*' looks like"
+    )

@@ -89,7 +89,7 @@ def test_seed_matching_variant() -> None:
             "host": "exampleco.s.llnwi.net",
             "path": "/fred",
             "pathType": "Exact",
-            "publishedProtocol": "http",
+            "publishedProtocols": ["http", "https"],
             "backend": {"service": {"name": "pywai-inline-service", "port": {"name": "http"}}},
         }
     ]
@@ -186,7 +186,8 @@ def test_tls_hosts_are_published_on_https() -> None:
         tls=[{"hosts": ["a.example.com"], "secretName": "a-cert"}],
     )
     derived = derive_route(obj)
-    assert [r["publishedProtocol"] for r in derived.manifest["spec"]["rules"]] == ["https", "http"]
+    protocols = [r["publishedProtocols"] for r in derived.manifest["spec"]["rules"]]
+    assert protocols == [["http", "https"], ["http"]]
     assert [str(w) for w in derived.warnings] == [
         "spec.tls[0].secretName: ignored: Edgio serves published hosts with certificates it manages"
     ]
@@ -216,7 +217,7 @@ def test_route_from_derived_object_round_trips() -> None:
     route = route_from_object(manifest)
     assert route.key == "shop/web"
     assert route.rules == (
-        RouteRule("a.example.com", "/x", "Exact", BackendRef("web", 80), "http"),
+        RouteRule("a.example.com", "/x", "Exact", BackendRef("web", 80), ("http",)),
     )
 
 
@@ -367,7 +368,8 @@ def test_invalid_ingress(obj: dict[str, Any], expected: str) -> None:
             "x.example.com",
             "unknown annotation; known ones are cdn.edgio.io/shortname, "
             "cdn.edgio.io/origin-hostname, cdn.edgio.io/origin-protocol, cdn.edgio.io/origin-path, "
-            "cdn.edgio.io/options, cdn.edgio.io/deletion-policy",
+            "cdn.edgio.io/options, cdn.edgio.io/deletion-policy, "
+            "cdn.edgio.io/published-protocols",
         ),
     ],
 )

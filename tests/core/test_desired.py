@@ -152,7 +152,7 @@ def test_seed_route_becomes_round_robin_records_and_one_rule() -> None:
 def test_route_settings_override_defaults() -> None:
     custom = route(
         "web",
-        RouteRule("www.shop.com", "/", "Prefix", BackendRef("web", 80), "https"),
+        RouteRule("www.shop.com", "/", "Prefix", BackendRef("web", 80), ("https",)),
         shortname="acme",
         origin_hostname="k8s.edge.example.com",
         origin_protocol="https",
@@ -162,7 +162,7 @@ def test_route_settings_override_defaults() -> None:
     state = derive([custom])
     (rule,) = state.rules
     assert rule.shortname == "acme"
-    assert rule.published_protocol == "https" and rule.source_protocol == "https"
+    assert rule.published_protocols == ("https",) and rule.source_protocol == "https"
     assert rule.source_path == "/app/"
     assert rule.options == (CdnOption("refresh_absmin", (3600,)),)
     assert {r.zone for r in state.records} == {"edge.example.com"}
@@ -194,7 +194,7 @@ def test_routes_share_one_origin_record_set() -> None:
         (
             {("shop", "web"): service(ports=[{"name": "grpc", "port": 81, "nodePort": 30081}])},
             RuleState.BACKEND_PORT_NOT_FOUND,
-            "Service shop/web has no port 'http'",
+            "Service shop/web has no TCP port 'http'",
         ),
         (
             {("shop", "web"): service(kind="LoadBalancer", ports=[{"name": "http", "port": 80}])},

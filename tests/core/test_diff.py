@@ -190,7 +190,7 @@ def test_a_rule_with_a_broken_backend_stays_published_with_its_origin() -> None:
     holds = Holds(rules=frozenset({("exampleco", "exampleco.s.llnwi.net", "/fred")}))
     result = plan([], actual, [], [rule(id="u1")], owner=ME, holds=holds)
     assert result.changes == ()
-    assert [s.reason for s in result.skipped] == ["Held"]
+    assert [s.reason for s in result.skipped] == ["Held", "OriginInUse"]
 
 
 def test_an_invalid_route_keeps_its_rules_but_others_still_change() -> None:

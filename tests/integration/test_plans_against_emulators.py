@@ -231,7 +231,7 @@ def test_a_contested_name_is_left_alone(world: World) -> None:
     world.vultr.seed_record("example.com", "origin", "A", "198.51.100.9")
     desired = seed_state(["203.0.113.1"])
     result = world.run(desired).plan
-    assert [s.reason for s in result.skipped] == ["ForeignRecord"]
+    assert [s.reason for s in result.skipped] == ["OriginForeign", "ForeignRecord"]
     assert [r.data for r in world.records() if r.type == "A"] == ["198.51.100.9"]
 
 
@@ -265,5 +265,5 @@ def test_a_deleted_service_leaves_the_published_rule_and_origin_alone(world: Wor
     without_service = replace(seed_state(["203.0.113.1"]), services=[])
     result = world.plan_for(without_service)
     assert result.changes == ()
-    assert [s.reason for s in result.skipped] == ["Held"]
+    assert [s.reason for s in result.skipped] == ["Held", "OriginInUse"]
     assert len(world.rules()) == 1

@@ -26,7 +26,7 @@ def test_create_returns_the_stored_rule_with_id_state_and_version(
 
 
 def test_wire_shape_of_a_created_instance(cdn: EdgioCdn, emulator: EdgioEmulator) -> None:
-    cdn.create_rule(make_rule(source_port=None, published_protocol="https"))
+    cdn.create_rule(make_rule(source_port=None, published_protocols=("https",)))
     [stored] = emulator.instances()
     assert stored["accounts"] == [{"shortname": SHORTNAME}]
     body = stored["body"]

@@ -182,7 +182,8 @@ def test_get_yaml_shows_defaults_and_drops_undeclared_fields(kubectl: Kubectl) -
     assert stored["kind"] == "EdgioRoute"
     assert "typo" not in stored["spec"]
     assert stored["spec"]["deletionPolicy"] == "Delete"
-    assert stored["spec"]["rules"][0]["publishedProtocol"] == "http"
+    # no default: unset, the host decides (both protocols for Edgio's own names)
+    assert "publishedProtocols" not in stored["spec"]["rules"][0]
     assert stored["metadata"]["generation"] == 1
     assert stored["metadata"]["resourceVersion"]
 
