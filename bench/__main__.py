@@ -20,7 +20,7 @@ from bench.scenarios import Plan, Run, run_controller, run_seed
 
 # N -> nodes; 3 to 50 nodes, growing with the cluster.
 FULL = {100: 3, 1000: 10, 10000: 50}
-QUICK = {30: 3, 100: 5}
+QUICK = {20: 3, 50: 3}
 
 
 def plans(quick: bool, sizes: dict[int, int], profile: str | None) -> list[tuple[Plan, int]]:
@@ -28,8 +28,22 @@ def plans(quick: bool, sizes: dict[int, int], profile: str | None) -> list[tuple
     found = []
     for routes, nodes in sizes.items():
         if quick:
-            found.append((Plan(routes, nodes, repeats=1, edits=5, seed_events=routes), 1))
-        elif routes >= 10000:  # one run: the repetitions are inside it
+            plan = Plan(
+                routes, nodes, repeats=1, node_changes=1, edits=3, seed_events=routes, settle_s=1.0
+            )
+            found.append((plan, 1))
+        elif routes >= 10000:  # a pass takes seconds here: fewer repetitions, one run
+            plan = Plan(
+                routes,
+                nodes,
+                repeats=2,
+                node_changes=1,
+                edits=20,
+                seed_events=200,
+                profile_dir=profile,
+            )
+            found.append((plan, 1))
+        elif routes >= 1000:
             found.append((Plan(routes, nodes, repeats=3, edits=50, profile_dir=profile), 1))
         else:
             found.append((Plan(routes, nodes, repeats=3, edits=50, profile_dir=profile), 2))
@@ -72,10 +86,11 @@ def main() -> None:
     meta["seconds"] = round(time.monotonic() - started, 1)
     meta["seed_events"] = seed_events
     meta["repeats"] = (
-        "1 run per size, 1 no-op pass of each kind and 1 join/leave, 5 edits"
+        "1 run per size, 1 no-op pass of each kind and 1 join/leave, 3 edits"
         if args.quick
-        else "2 runs at N = 100 and 1,000 and 1 at 10,000; in each run 3 no-op passes of "
-        "each kind, 3 joins and 3 leaves, 50 edits"
+        else "N = 100: 2 runs, N = 1,000 and 10,000: 1 run. In each run at N <= 1,000: 3 "
+        "no-op passes of each kind, 3 joins and 3 leaves, 50 edits; at 10,000: 2 no-op "
+        "passes of each kind, 1 join and 1 leave, 20 edits (a pass takes seconds there)"
     )
     results = {"meta": meta, **results}
     report.write(results, kube_table, args.quick)

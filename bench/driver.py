@@ -9,9 +9,9 @@ timed. It runs in a process of its own so that its CPU time and peak RSS are its
 not the emulators', and it does not share a GIL with them.
 
 Commands arrive as JSON lines on stdin and each gets one JSON line on stdout:
-``start``, ``loop_start``, ``loop_stop``, ``pass``, ``list_alone``, ``pace``, ``stats``,
-``quit``. The environment carries the emulators' addresses and credentials under the
-names ``edgio-sandbox up --env-file`` writes.
+``start``, ``loop_start``, ``loop_stop``, ``pass``, ``list_alone``, ``pace``, ``idle``,
+``stats``, ``memory``, ``quit``. The environment carries the emulators' addresses and
+credentials under the names ``edgio-sandbox up --env-file`` writes.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from reconciler.cache import ProviderCache
@@ -73,6 +74,10 @@ class Driver:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._profile = os.environ.get("BENCH_PROFILE_DIR")
+        self._lock = threading.Lock()
+        self._running = 0
+        self._passes = 0
+        self._ended = time.monotonic()
 
     def _clients(self, pace: dict[str, tuple[float, int]]) -> tuple[VultrDns, EdgioCdn]:
         vultr_rate, vultr_burst = pace["vultr"]
@@ -106,12 +111,38 @@ class Driver:
             interval=float(args.get("interval", 60.0)), debounce=float(args.get("debounce", 0.5))
         )
         self.loop = Loop(self.cluster, self.cache, self.settings, options)
+        setattr(self.loop, "run_pass", self._tracked(self.loop.run_pass))  # noqa: B010
         self.cluster.wake = self.loop.wake
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.loop.run, args=(self._stop,), daemon=True)
         self._thread.start()
         self.loop.wake()
         return {}
+
+    def _tracked(self, run_pass: Callable[..., Any]) -> Callable[..., Any]:
+        """The loop's passes, counted, so the benchmark can tell when the loop is idle."""
+
+        def tracked(*, full: bool = False) -> Any:
+            with self._lock:
+                self._running += 1
+            try:
+                return run_pass(full=full)
+            finally:
+                with self._lock:
+                    self._running -= 1
+                    self._passes += 1
+                    self._ended = time.monotonic()
+
+        return tracked
+
+    def idle(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Whether a pass runs now, how many ran, and how long ago the last one ended."""
+        with self._lock:
+            return {
+                "running": self._running > 0,
+                "passes": self._passes,
+                "since_last": time.monotonic() - self._ended,
+            }
 
     def loop_stop(self, args: dict[str, Any]) -> dict[str, Any]:
         """Stop the loop after its current pass, so passes can be run and timed alone."""
@@ -172,6 +203,17 @@ class Driver:
     def stats(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"peak_rss_mb": peak_rss_mb(), "cpu": time.process_time()}
 
+    def memory(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Where the live memory was allocated (BENCH_TRACEMALLOC=1), biggest first."""
+        import tracemalloc
+
+        if not tracemalloc.is_tracing():
+            return {"top": []}
+        stats = tracemalloc.take_snapshot().statistics("lineno")
+        top = [f"{s.size / 2**20:.1f} MiB {s.traceback}" for s in stats[: int(args.get("n", 20))]]
+        current, peak = tracemalloc.get_traced_memory()
+        return {"top": top, "traced_mb": current / 2**20, "traced_peak_mb": peak / 2**20}
+
     # --- profiling (optional: pyinstrument from bench/requirements.txt) -----------------
 
     def _profiler(self) -> Any:
@@ -194,6 +236,10 @@ class Driver:
 
 
 def main() -> None:
+    if os.environ.get("BENCH_TRACEMALLOC"):
+        import tracemalloc
+
+        tracemalloc.start()
     configure_logging("json", os.environ.get("BENCH_LOG_LEVEL", "warning"))
     env = dict(os.environ)
     pace = REAL_PACE if env.get("BENCH_PACE") == "real" else FAST_PACE
@@ -206,6 +252,8 @@ def main() -> None:
         "list_alone": driver.list_alone,
         "pace": driver.pace,
         "stats": driver.stats,
+        "memory": driver.memory,
+        "idle": driver.idle,
     }
     for line in sys.stdin:
         message = json.loads(line)

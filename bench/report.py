@@ -108,12 +108,19 @@ def controller_keys(run: Run) -> Obj:
             v.get("noop_wakeup_kube_writes", []), v.get("noop_relist_kube_writes", []), strict=False
         )
     ]
+    listing = run.detail.get("noop_relist_calls_by_method") or {}
+    pages_edgio = sum((listing.get("edgio") or {}).values())
+    pages_vultr = sum((listing.get("vultr") or {}).values())
+    paced = pages_edgio * 1.2 + pages_vultr / 30.0
+    ours = (relist or 0.0) - (alone or 0.0)
     keys: Obj = {
         "noop_provider_writes": med(writes),
         "noop_kube_writes": med(kube),
         "noop_wakeup_provider_calls": med(v.get("noop_wakeup_provider_calls")),
         "noop_relist_provider_calls": med(v.get("noop_relist_provider_calls")),
         "noop_time_ratio_to_list": relist / alone if relist and alone else None,
+        # the same pass with the listing at the documented pace (steady state, no burst)
+        "noop_time_ratio_to_list_documented": (paced + ours) / paced if paced else None,
         "edit_p50_s": med(v.get("edit_p50_s")),
         "edit_p95_s": med(v.get("edit_p95_s")),
         "node_join_dns_writes": med(v.get("node_join_dns_writes")),
@@ -311,7 +318,12 @@ def markdown(results: Obj, kube_table: str, quick: bool) -> str:
         row("re-list: provider calls (list calls only)", "noop_relist_provider_calls"),
         row("re-list: Kubernetes API calls", "noop_relist_kube_calls"),
         row("list alone: wall, s", "list_alone_wall_s", 3),
-        row("re-list / list alone (target <= 1.5)", "noop_time_ratio_to_list", 2),
+        row("re-list / list alone, emulator speed (target <= 1.5)", "noop_time_ratio_to_list", 2),
+        row(
+            "re-list / list alone, listing at documented pace",
+            "noop_time_ratio_to_list_documented",
+            2,
+        ),
         row("provider writes, both passes (target 0)", "noop_provider_writes"),
         row("Kubernetes writes, both passes (target 0)", "noop_kube_writes"),
         "",

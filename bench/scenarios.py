@@ -40,6 +40,7 @@ class Plan:
     edits: int = 50
     seed_events: int = 300  # the seed's algorithm: events handled (extrapolated beyond)
     converge_timeout: float = 600.0
+    settle_s: float = 1.5  # the loop is idle once no pass started for this long
     profile_dir: str | None = None
 
 
@@ -117,6 +118,19 @@ def quiet(world: World, seconds: float = 1.0, timeout: float = 120.0) -> bool:
     return False
 
 
+def settle(controller: Process, quiet_for: float = 1.5, timeout: float = 300.0) -> bool:
+    """Wait until the controller's loop is idle: no pass running and none started for
+    `quiet_for` seconds (longer than the debounce, so a pass woken by the last pass's own
+    writes would have started)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = controller.cmd("idle", timeout=30)
+        if not state["running"] and state["since_last"] >= quiet_for:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 # --- the controller ------------------------------------------------------------------------
 
 
@@ -152,7 +166,7 @@ def _controller_scenarios(plan: Plan, world: World, controller: Process, run: Ru
         if not wait_for(lambda: world.ready_routes() >= n, plan.converge_timeout, 0.25):
             run.timeouts.append(f"initial convergence: {world.ready_routes()}/{n} Ready")
         run.add("initial_wall_s", time.monotonic() - started)
-    quiet(world, 1.0)
+        settle(controller, plan.settle_s)
     _calls(run, "initial", calls)
     run.add("initial_provider_calls", calls.provider_total())
     run.add("initial_documented_s", calls.documented_seconds())
@@ -178,7 +192,7 @@ def _controller_scenarios(plan: Plan, world: World, controller: Process, run: Ru
 
     # 4. node changes, with the loop running: writes per change, origin never empty
     controller.cmd("loop_start", interval=60.0)
-    quiet(world, 1.0)
+    settle(controller, plan.settle_s)
     world.vultr.reset_origin_watch()
     for _ in range(plan.node_changes):
         for change in ("join", "leave"):
@@ -189,9 +203,9 @@ def _controller_scenarios(plan: Plan, world: World, controller: Process, run: Ru
                 def followed(address: str = address, present: bool = present) -> bool:
                     return (address in world.vultr.origin_addresses()) == present
 
-                if not wait_for(followed, 60.0):
+                if not wait_for(followed, 300.0):
                     run.timeouts.append(f"node {change}: origin did not follow")
-                quiet(world, 1.0)
+                settle(controller, plan.settle_s)
             run.add(f"node_{change}_dns_writes", calls.vultr_writes())
             run.add(f"node_{change}_provider_calls", calls.provider_total())
             run.add(f"node_{change}_kube_writes", calls.kube_writes())
@@ -201,7 +215,7 @@ def _controller_scenarios(plan: Plan, world: World, controller: Process, run: Ru
 
     # 3. edits at the providers' real pace, `--interval` 60 s: path change -> new rule
     controller.cmd("pace", real=True)
-    quiet(world, 1.5)
+    settle(controller, plan.settle_s)
     chooser = random.Random(12)
     edited: dict[int, tuple[str, ...]] = {}
     latencies = []
@@ -214,12 +228,13 @@ def _controller_scenarios(plan: Plan, world: World, controller: Process, run: Ru
         def landed(path: str = path) -> bool:
             return world.edgio.created(path) is not None
 
-        if not wait_for(landed, 60.0, 0.005):
-            run.timeouts.append(f"edit {edit}: no new rule within 60 s")
+        if not wait_for(landed, 120.0, 0.005):
+            run.timeouts.append(f"edit {edit}: no new rule within 120 s")
             continue
         latencies.append((world.edgio.created(path) or started) - started)
         edited[index] = (path,)
-        quiet(world, 0.5 + chooser.random())  # the old rule goes, statuses are written
+        settle(controller, plan.settle_s)  # the old rule goes, statuses are written
+        time.sleep(chooser.random())  # and the next edit comes at no fixed phase
     run.detail["edit_latencies_s"] = [round(x, 3) for x in latencies]
     if latencies:
         run.add("edit_p50_s", _percentile(latencies, 50))
@@ -238,9 +253,9 @@ def _controller_scenarios(plan: Plan, world: World, controller: Process, run: Ru
             for i in world.edgio.instances()
         )
 
-    if not wait_for(gone, 60.0, 0.1):
-        run.timeouts.append("deletion: rules still there after 60 s")
-    quiet(world, 1.5)
+    if not wait_for(gone, 120.0, 0.1):
+        run.timeouts.append("deletion: rules still there after 120 s")
+    settle(controller, plan.settle_s)
     expected = {i: edited.get(i, world.workload.paths(i)) for i in range(n) if i != deleted}
     run.add("wrong_routes_after_changes", world.wrong_routes(expected, {deleted}))
 
@@ -311,10 +326,10 @@ def _seed_scenarios(plan: Plan, world: World, seed: Process, run: Run, events: i
     for change in ("join", "leave"):
         with counting(world) as calls:
             world.join_node() if change == "join" else world.leave_node()
-            quiet(world, 1.0)
+            quiet(world, plan.settle_s / 2)
         run.add(f"node_{change}_dns_writes", calls.vultr_writes())
     world.leave_node()  # a node of the original set leaves: the origin now holds a dead one
-    quiet(world, 1.0)
+    quiet(world, plan.settle_s / 2)
     run.add("wrong_routes_after_node_leave", world.wrong_routes(everything, set()))
 
     # 3. an edit and a deletion: MODIFIED and DELETED are not acted on
@@ -322,7 +337,7 @@ def _seed_scenarios(plan: Plan, world: World, seed: Process, run: Run, events: i
     world.edit_path(index, f"/r{index}/edited")
     deleted = 2 % events
     world.delete_ingress(deleted)
-    quiet(world, 1.0)
+    quiet(world, plan.settle_s / 2)
     edited = {**everything, index: (f"/r{index}/edited",)}
     del edited[deleted]
     nodes_fixed = world.vultr.origin_addresses() == world.ready_addresses()
@@ -345,7 +360,7 @@ def _seed_scenarios(plan: Plan, world: World, seed: Process, run: Run, events: i
         if not wait_for(lambda: _posts(world) - before >= remaining, plan.converge_timeout, 0.05):
             run.timeouts.append(f"seed resync: {_posts(world) - before}/{remaining} events")
         run.add("resync_wall_s", time.monotonic() - started)
-        quiet(world, 0.5)
+        quiet(world, plan.settle_s / 3)
     _calls(run, "resync", calls)
     run.add("resync_provider_calls", calls.provider_total())
     run.add("resync_provider_writes", calls.provider_writes())
