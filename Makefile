@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: test lint typecheck unit demo sandbox bench clean
+.PHONY: test lint typecheck unit demo sandbox bench chaos clean
 
 $(STAMP): pyproject.toml sandbox/pyproject.toml requirements/runtime.txt requirements/dev.txt requirements/reference.txt requirements/tools.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ $(BENCH_STAMP): $(STAMP) bench/requirements.txt
 # Not part of `make test`: about 15 minutes on 2 cores; `python -m bench --quick` is a smoke run.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
+
+# At least 200 seeded fault runs of the controller process against the emulators; prints
+# the outcome table recorded in bench/RESULTS.md. CHAOS_ARGS="--runs 20" for a short one.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos.campaign --runs 200 --jobs 2 $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -34,6 +34,9 @@ ANNOTATION_PREFIX = f"{GROUP}/"
 # Removes the finalizer of a route whose account or zone cannot be reached any more.
 FORCE_DELETE_ANNOTATION = f"{ANNOTATION_PREFIX}force-delete"
 FINALIZER = f"{GROUP}/cleanup"
+# On a route (or the Ingress it is derived from): take over a rule Edgio already has for
+# one of its hosts and paths when that rule carries no ownership marker at all.
+ADOPT_ANNOTATION = f"{ANNOTATION_PREFIX}adopt"
 
 
 class ConditionType(enum.StrEnum):

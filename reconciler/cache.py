@@ -41,6 +41,7 @@ class _Listing(Generic[T]):
     listed_at: float
     items: dict[str, T] = field(default_factory=dict)
     complete: bool = True  # False: the collection moved while paged; never reused
+    stale: bool = False  # in doubt: listed again at the next pass, still read until then
 
     def listing(self) -> Listing[T]:
         return Listing(self.items.values(), complete=self.complete)
@@ -104,18 +105,23 @@ class ProviderCache:
         return list(listing.items.values()) if listing else []
 
     def invalidate(self, *, zone: str | None = None, shortname: str | None = None) -> None:
-        if zone is not None:
-            self._zones.pop(zone, None)
-        if shortname is not None:
-            self._accounts.pop(shortname, None)
+        """The next pass lists again. Until then the listing, with our writes, still says
+        what the pass's status reports: one rejected rule must not make every other rule
+        of its account look unpublished."""
+        if zone is not None and zone in self._zones:
+            self._zones[zone].stale = True
+        if shortname is not None and shortname in self._accounts:
+            self._accounts[shortname].stale = True
 
     def invalidate_all(self) -> None:
         """After a failed pass nothing cached is trusted: the next pass lists again."""
-        self._zones.clear()
-        self._accounts.clear()
+        for zone in self._zones.values():
+            zone.stale = True
+        for account in self._accounts.values():
+            account.stale = True
 
     def _stale(self, listing: _Listing[T]) -> bool:
-        return self._clock() - listing.listed_at >= self.resync
+        return listing.stale or self._clock() - listing.listed_at >= self.resync
 
     def _follow_publishing(self, shortname: str, listing: _Listing[CdnRule]) -> None:
         """Our rules still being published are read one by one, so Ready follows Edgio

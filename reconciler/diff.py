@@ -198,6 +198,7 @@ def plan(
     policy: Policy = Policy.SYNC,
     holds: Holds = NO_HOLDS,
     complete: bool | None = None,
+    adopting: frozenset[str] = frozenset(),
 ) -> Plan:
     """Everything to write so that the providers hold the desired state.
 
@@ -214,7 +215,7 @@ def plan(
     actual_rules, rules_agree = _once_per_id(actual_rules)
     builder = _Builder(policy, complete=complete and records_agree and rules_agree)
     names = _Names.index(desired_records, actual_records, owner, holds.names)
-    _plan_cdn(builder, set(desired_rules), actual_rules, owner, holds, names)
+    _plan_cdn(builder, set(desired_rules), actual_rules, owner, holds, names, adopting)
     deleted = builder.deleted_rules()
     in_use = {
         key
@@ -435,6 +436,7 @@ def _plan_cdn(
     owner: str,
     holds: Holds,
     names: _Names,
+    adopting: frozenset[str],
 ) -> None:
     present: dict[RuleKey, list[CdnRule]] = defaultdict(list)
     for rule in sorted(actual, key=_sort_key):
@@ -449,7 +451,7 @@ def _plan_cdn(
         elif ours:
             _owned_rule(builder, target, ours, holds, names)
         elif present.get(key):
-            builder.skip(*_foreign_rule(target, present[key][0]))
+            _foreign_at(builder, target, present[key][0], names, adopting)
         elif problem := names.origin_problem(target.source_host):
             builder.skip(target, problem[0], f"not published yet: {problem[1]}")
         else:
@@ -496,6 +498,21 @@ def _owned_rule(
         )
         return
     builder.add(_CDN_UPSERT, Change(Action.UPDATE, desired=target, current=current))
+
+
+def _foreign_at(
+    builder: _Builder, target: CdnRule, holder: CdnRule, names: _Names, adopting: frozenset[str]
+) -> None:
+    """A rule someone else made holds the host and path. It is left alone, unless the
+    route asked to adopt it and it carries no marker at all (never another cluster's):
+    then it is rewritten in place, so the host is never unpublished."""
+    asked = target.owner is not None and target.owner.resource in adopting
+    if not asked or holder.owner is not None:
+        builder.skip(*_foreign_rule(target, holder))
+    elif problem := names.origin_problem(target.source_host):
+        builder.skip(replace(target, id=holder.id), problem[0], f"not adopted yet: {problem[1]}")
+    else:
+        builder.add(_CDN_UPSERT, Change(Action.UPDATE, desired=target, current=holder))
 
 
 def _held_rule(rule: CdnRule) -> tuple[CdnRule, str, str]:

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from reconciler import api, ownership
 from reconciler.apply import ApplyReport
 from reconciler.cache import ProviderCache
+from reconciler.derive.annotations import adopts
 from reconciler.derive.desired import DesiredState, RouteOutcome, Settings, zone_of
 from reconciler.derive.ingress import object_key
 from reconciler.derive.routes import route_from_object
 from reconciler.errors import FieldError, InvalidObject
+from reconciler.guard import Refusal
 from reconciler.model import Action, CdnRule, Change, DeletionPolicy, DnsRecord, Plan, Route
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import RouteSet, WriteAction, has_finalizer, is_deleting
@@ -79,6 +81,7 @@ class Pass:
     routes: RouteSet
     dry_run: bool
     deletes: bool = True  # the policy allows deletes; if not, deleting routes leave all behind
+    refusal: Refusal | None = None
 
 
 def read_routes(stored: Iterable[Obj], routes: RouteSet, settings: Settings) -> list[RouteInput]:
@@ -98,6 +101,10 @@ def _read(obj: Obj, routes: RouteSet, settings: Settings) -> RouteInput:
             route = route_from_object(obj)
         except InvalidObject as error:
             errors = error.errors
+    ingress = routes.sources.get(key)
+    if route is not None and ingress is not None:
+        asked = adopts((ingress.get("metadata") or {}).get("annotations") or {})
+        route = replace(route, adopt=route.adopt or asked)
     policy = route.deletion_policy if route else _raw_policy(obj)
     account = (route.shortname if route else None) or settings.default_shortname
     return RouteInput(
@@ -111,7 +118,7 @@ def _read(obj: Obj, routes: RouteSet, settings: Settings) -> RouteInput:
         shortnames=tuple(
             sorted({*shortnames_of(obj.get("status")), *([account] if account else [])})
         ),
-        ingress=routes.sources.get(key),
+        ingress=ingress,
     )
 
 
@@ -214,7 +221,7 @@ def route_facts(
         key=item.key,
         generation=int((item.obj.get("metadata") or {}).get("generation") or 0),
         outcome=outcome,
-        errors=item.errors,
+        errors=item.errors or (outcome.errors if outcome else ()),  # spec, then origin
         deleting=item.deleting,
         published=published,
         origin_addresses=origin_addresses,
@@ -296,6 +303,9 @@ def _cdn_problems(
         if isinstance(change.subject, CdnRule) and change.subject.key in keys:
             message = "not written: the origin records it needs could not be written"
             found[change.subject.key] = Problem(api.Reason.ORIGIN_NOT_READY, message)
+    if done.refusal is not None:
+        refusal = Problem(done.refusal.reason, done.refusal.message)
+        found.update({key: refusal for key in keys})
     for skipped in done.plan.skipped:
         subject = skipped.subject
         forbidden = skipped.reason.startswith("PolicyForbids")

@@ -15,12 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
 from reconciler import metrics
 from reconciler.cache import ProviderCache
+from reconciler.guard import Refusal
 from reconciler.model import Action, CdnRule, Change, DnsRecord
 from reconciler.sync import Cluster, PassResult, PassSettings, run_once
 
@@ -56,6 +57,7 @@ class Loop:
         options: LoopOptions,
         elector: Elector | None = None,
         ready: Callable[[], bool] = lambda: True,
+        controller_object: dict[str, Any] | None = None,
         refresh: Callable[[], ProviderCache | None] = lambda: None,
     ):
         self.cluster = cluster
@@ -64,6 +66,8 @@ class Loop:
         self.options = options
         self.elector = elector
         self._ready = ready
+        # Where controller-wide Events go (the Lease): a refusal may concern no route.
+        self.controller_object = controller_object
         self._refresh = refresh  # new provider clients when the credentials Secret changed
         self._wake = threading.Event()
         self._failures = 0
@@ -150,6 +154,8 @@ class Loop:
         duration = time.monotonic() - started
         metrics.PASS_DURATION.observe(duration)
         self._count(result)
+        if result.refusal is not None:
+            self._refused(result.refusal)
         if result.ok:
             self._failures = 0
             metrics.LAST_SUCCESSFUL_PASS.set(time.time())
@@ -158,6 +164,22 @@ class Loop:
             self._failed()
         _summary(result, duration)
         return result
+
+    def _refused(self, refusal: Refusal) -> None:
+        """Counted, logged, and an Event on the controller's own object when it has one."""
+        metrics.MASS_DELETE_REFUSED.labels(refusal.kind).inc()
+        log.error(
+            "mass deletion refused",
+            kind=refusal.kind,
+            deleting=refusal.deleting,
+            owned=refusal.owned,
+            max_share=refusal.max_share,
+            dry_run=self.options.dry_run,
+        )
+        if self.controller_object is not None and not self.options.dry_run:
+            self.cluster.event(
+                self.controller_object, refusal.reason, refusal.message, warning=True
+            )
 
     def _failed(self) -> None:
         self._failures += 1

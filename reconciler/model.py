@@ -94,6 +94,9 @@ class Route:
     # Being deleted (deletionTimestamp set, our finalizer still on it): it publishes
     # nothing; with deletion policy Orphan its rules are released rather than deleted.
     deleting: bool = False
+    # Take over a rule Edgio already has for one of this route's hosts and paths, when
+    # that rule carries no ownership marker (see the cdn.edgio.io/adopt annotation).
+    adopt: bool = False
 
     @property
     def key(self) -> str:

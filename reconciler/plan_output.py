@@ -79,6 +79,7 @@ def as_json(result: PassResult) -> dict[str, Any]:
         "skipped": [skip_row(s) for s in result.plan.skipped],
         "routes": routes,
         "listingProblems": {k: v.message for k, v in sorted(result.listing_problems.items())},
+        "refusal": result.refusal.message if result.refusal is not None else None,
     }
 
 
@@ -103,3 +104,5 @@ def print_plan(result: PassResult, output: str = "table") -> None:
         print(f"route {key}: Ready={route['status']} {route['reason']}: {route['message']}")
     for where, message in document["listingProblems"].items():
         print(f"not listed: {where}: {message}")
+    if document["refusal"]:
+        print(document["refusal"])

@@ -40,6 +40,7 @@ from reconciler.cluster.kube import KubeCluster
 from reconciler.cluster.lease import LeaseElector
 from reconciler.config import Config, ConfigError, Credentials, address
 from reconciler.derive.desired import Settings
+from reconciler.guard import DEFAULT_MAX_SHARE, DeleteGuard
 from reconciler.loop import Loop, LoopOptions
 from reconciler.model import Policy
 from reconciler.observability import LEVELS, configure_logging, serve_metrics, serve_probes
@@ -65,6 +66,17 @@ def _address(text: str) -> str:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
+
+
+def _share(text: str) -> float:
+    """`0.5` or `50%`."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share (e.g. 0.5 or 50%)") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 1 (0% and 100%)")
+    return value
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -117,6 +129,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
         type=_duration,
         default=600.0,
         help="list every zone and account again this often (default 10m)",
+    )
+    add(
+        "--max-delete-share",
+        type=_share,
+        default=DEFAULT_MAX_SHARE,
+        help="refuse a pass that would delete more than this share of the owned records or "
+        "rules no route accounts for, or all of them (default 0.5)",
+    )
+    add(
+        "--allow-mass-delete",
+        action="store_true",
+        help="let such a pass through (once, after checking why it deletes so much)",
     )
     add("--log-format", choices=["json", "console"], default="json")
     add("--log-level", choices=LEVELS, default="info")
@@ -197,7 +221,8 @@ def _setup(args: argparse.Namespace) -> Setup:
         ttl=config.ttl,
         node_address_type=config.node_address_type,
     )
-    settings = PassSettings(core, config.shortnames, config.policy)
+    guard = DeleteGuard(args.max_delete_share, args.allow_mass_delete)
+    settings = PassSettings(core, config.shortnames, config.policy, guard)
     return Setup(config, cluster, cache, settings, env, secret)
 
 
@@ -251,6 +276,7 @@ def run_command(args: argparse.Namespace) -> int:
         LoopOptions(interval=setup.config.interval, dry_run=args.dry_run),
         elector,
         ready=setup.cluster.synced,
+        controller_object=_lease_object(elector) if elector is not None else None,
         refresh=_refresher(setup),
     )
     setup.cluster.wake = loop.wake
@@ -258,6 +284,15 @@ def run_command(args: argparse.Namespace) -> int:
     if args.once:
         return _once(setup, loop, elector)
     return _forever(setup, loop)
+
+
+def _lease_object(elector: LeaseElector) -> dict[str, Any]:
+    """The Lease as an Event's involved object: where controller-wide Events go."""
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": elector.name, "namespace": elector.namespace},
+    }
 
 
 def _refresher(setup: Setup) -> Callable[[], ProviderCache | None]:
@@ -306,13 +341,16 @@ def _once(setup: Setup, loop: Loop, elector: LeaseElector | None) -> int:
         )
         return 0
     try:
-        loop.run_pass(full=True)
+        result = loop.run_pass(full=True)
     except Exception as error:
         print(f"error: the pass could not run: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         if elector is not None:
             elector.release()
+    if result.refusal is not None:
+        print(f"error: {result.refusal.message}", file=sys.stderr)
+        return EXIT_FAILED
     return 0
 
 

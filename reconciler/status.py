@@ -28,13 +28,15 @@ CONDITION_ORDER = (
     ConditionType.DNS_READY,
     ConditionType.CDN_READY,
 )
-# Which reasons say "an external system is in the way", shown before problems of the input.
+# Which reasons say "an external system is in the way", shown before problems of the input;
+# so is a pass the mass-deletion guard refused, since nothing at all was written.
 PROVIDER_REASONS = frozenset(
     {
         Reason.PROVIDER_AUTH_FAILED,
         Reason.PROVIDER_UNAVAILABLE,
         Reason.PROVIDER_REJECTED,
         Reason.PROVIDER_THROTTLED,
+        Reason.MASS_DELETE_REFUSED,
     }
 )
 

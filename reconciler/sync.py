@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from reconciler import ownership
 from reconciler.apply import ApplyReport, apply_plan
 from reconciler.cache import ProviderCache
 from reconciler.derive.desired import (
@@ -29,6 +30,7 @@ from reconciler.derive.desired import (
 )
 from reconciler.diff import plan
 from reconciler.facts import Actual, Pass, RouteInput, finish, problem_of, read_routes
+from reconciler.guard import DEFAULT_GUARD, Accounted, DeleteGuard, Refusal, check, refused
 from reconciler.model import Plan, Policy
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import RouteSet, RouteWrite, WriteAction, route_set
@@ -75,6 +77,7 @@ class PassSettings:
     core: Settings
     shortnames: tuple[str, ...] = ()  # configured accounts, always listed
     policy: Policy = Policy.SYNC
+    guard: DeleteGuard = DEFAULT_GUARD  # --max-delete-share, --allow-mass-delete
 
 
 @dataclass
@@ -89,11 +92,12 @@ class PassResult:
     listing_problems: dict[str, Problem] = field(default_factory=dict)  # zone/account -> why
     dry_run: bool = False
     desired: DesiredState | None = None
+    refusal: Refusal | None = None  # the mass-deletion guard refused the plan: nothing written
 
     @property
     def ok(self) -> bool:
         """The pass planned against every zone and account and every write went through."""
-        return self.report.ok and not self.listing_problems
+        return self.report.ok and not self.listing_problems and self.refusal is None
 
 
 def run_once(
@@ -110,19 +114,12 @@ def run_once(
     stored = _write_routes(cluster, routes, snapshot.routes, dry_run)
     inputs = read_routes(stored, routes, settings.core)
     actual = read_actual(cache, settings, inputs, full=full)
-    services = {_name_key(s): s for s in snapshot.services}
-    desired = desired_state(
-        [i.route for i in inputs if i.route is not None],
-        services,
-        snapshot.nodes,
-        settings.core,
-        [i.key for i in inputs if i.route is None and not i.deleting],
-    )
-    result = _plan(desired, actual, settings)
+    desired = _desired(snapshot, inputs, settings)
+    result, refusal = _guarded_plan(desired, actual, settings, inputs)
     desired = settle(desired, result)
     report = ApplyReport() if dry_run else apply_plan(result, cache.dns, cache.cdn)
     deletes = settings.policy is Policy.SYNC
-    done = Pass(inputs, desired, actual, result, report, routes, dry_run, deletes)
+    done = Pass(inputs, desired, actual, result, report, routes, dry_run, deletes, refusal)
     statuses = finish(cluster, cache, done, settings.core)
     return PassResult(
         result,
@@ -133,6 +130,53 @@ def run_once(
         {**actual.zone_problems, **actual.account_problems},
         dry_run,
         desired,
+        refusal,
+    )
+
+
+def _desired(
+    snapshot: Snapshot, inputs: Sequence[RouteInput], settings: PassSettings
+) -> DesiredState:
+    """What the providers should hold; routes that cannot be read keep what they have."""
+    return desired_state(
+        [i.route for i in inputs if i.route is not None],
+        {_name_key(s): s for s in snapshot.services},
+        snapshot.nodes,
+        settings.core,
+        [i.key for i in inputs if i.route is None and not i.deleting],
+    )
+
+
+def _guarded_plan(
+    desired: DesiredState, actual: Actual, settings: PassSettings, inputs: Sequence[RouteInput]
+) -> tuple[Plan, Refusal | None]:
+    """The plan, or the plan refused whole when it would delete too much that no route
+    in the cluster accounts for (an empty cache, the wrong cluster, a copied owner id)."""
+    result = _plan(desired, actual, settings)
+    refusal = check(
+        result,
+        actual.records,
+        actual.rules,
+        settings.core.owner_id,
+        accounted(inputs, desired, settings),
+        settings.guard,
+    )
+    return (result, None) if refusal is None else (refused(result, refusal), refusal)
+
+
+def accounted(
+    inputs: Sequence[RouteInput], desired: DesiredState, settings: PassSettings
+) -> Accounted:
+    """The routes stored in the cluster (live, invalid or being deleted) and the origin
+    names they use: deletions these explain are not the guard's business."""
+    default = settings.core.default_origin_hostname
+    origins = {o.origin_hostname for o in desired.outcomes if o.origin_hostname}
+    for item in inputs:
+        hostname = item.route.origin_hostname if item.route is not None else None
+        origins.add(hostname or default or "")
+    return Accounted(
+        frozenset(ownership.route_resource(i.key) for i in inputs),
+        frozenset(o.lower().rstrip(".") for o in origins if o),
     )
 
 
@@ -223,4 +267,5 @@ def _plan(desired: DesiredState, actual: Actual, settings: PassSettings) -> Plan
         policy=settings.policy,
         holds=holds,
         complete=actual.complete,
+        adopting=desired.adopting,
     )

@@ -22,6 +22,7 @@ ORIGIN_PATH = PREFIX + "origin-path"
 OPTIONS = PREFIX + "options"
 DELETION_POLICY = PREFIX + "deletion-policy"
 PUBLISHED_PROTOCOLS = PREFIX + "published-protocols"
+ADOPT = api.ADOPT_ANNOTATION  # read by the controller from the Ingress, not part of the spec
 KNOWN = (
     SHORTNAME,
     ORIGIN_HOSTNAME,
@@ -30,7 +31,16 @@ KNOWN = (
     OPTIONS,
     DELETION_POLICY,
     PUBLISHED_PROTOCOLS,
+    ADOPT,
 )
+
+
+BOOLEANS = ("true", "false")
+
+
+def adopts(annotations: Mapping[str, str]) -> bool:
+    """Whether a route (or its Ingress) asks to take over unmarked rules of its hosts."""
+    return annotations.get(ADOPT) == "true"
 
 
 def field_of(key: str) -> str:
@@ -82,6 +92,8 @@ def parse_annotations(annotations: Mapping[str, str]) -> tuple[dict[str, Any], l
         for key in sorted(annotations)
         if key.startswith(PREFIX) and key not in KNOWN
     ]
+    if (adopt := annotations.get(ADOPT)) is not None and (problem := _one_of(*BOOLEANS)(adopt)):
+        errors.append(FieldError(field_of(ADOPT), problem))
     for key, path, check, normalise in _SCALARS:
         if (raw := annotations.get(key)) is None:
             continue

@@ -117,6 +117,7 @@ class DesiredState:
     rules: frozenset[CdnRule] = frozenset()
     holds: Holds = field(default_factory=Holds)
     outcomes: tuple[RouteOutcome, ...] = field(default=())
+    adopting: frozenset[str] = frozenset()  # owner resources of routes that may adopt
 
 
 def node_addresses(
@@ -213,6 +214,9 @@ def desired_state(
         rules=frozenset(rules),
         holds=holds,
         outcomes=tuple(sorted(outcomes, key=lambda o: o.key)),
+        adopting=frozenset(
+            ownership.route_resource(r.key) for r in routes if r.adopt and not r.deleting
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from reconciler import api
 from reconciler.derive import fields
+from reconciler.derive.annotations import adopts
 from reconciler.derive.ingress import object_key
 from reconciler.errors import FieldError, InvalidObject
 from reconciler.model import (
@@ -65,6 +66,7 @@ def route_from_object(obj: Mapping[str, Any]) -> Route:
         deletion_policy=DeletionPolicy(policy),
         created=metadata.get("creationTimestamp") or "",
         deleting=bool(metadata.get("deletionTimestamp")),
+        adopt=adopts(metadata.get("annotations") or {}),
     )
 
 

@@ -254,6 +254,7 @@ class EdgioEmulator(EmulatorServer):
         max_page_size: int = MAX_PAGE_SIZE,
         list_total: bool = False,
         newest_first: bool = False,
+        allowed_domains: Iterable[str] = (),
         seed: int = 0,
     ):
         super().__init__(host, port, seed=seed)
@@ -266,6 +267,8 @@ class EdgioEmulator(EmulatorServer):
         self.shortnames = tuple(shortnames)
         self.publish_delay = publish_delay
         self.timestamp_window = timestamp_window
+        # An account publishes only hostnames under its configured domains; () allows all.
+        self.allowed_domains = tuple(d.lower().strip(".") for d in allowed_domains)
         self._uuids = random.Random(seed)
         self._instances: dict[str, _Instance] = {}
         self._lock = threading.Lock()
@@ -474,6 +477,7 @@ class EdgioEmulator(EmulatorServer):
     def _create(self, payload: Any) -> Response:
         shortname, body = _normalise_payload(payload)
         self._require_access(shortname)
+        self._check_domain(shortname, body)
         published_at = time.monotonic() + self.publish_delay
         return self._ok(self._store(shortname, body, self.principal, published_at))
 
@@ -497,6 +501,7 @@ class EdgioEmulator(EmulatorServer):
         shortname, body = _normalise_payload(payload)
         if shortname != instance.shortname:
             raise _invalid("an instance cannot move to another account")
+        self._check_domain(shortname, body)
         self._add_version(instance, body, self.principal)
         return self._ok(instance)
 
@@ -512,6 +517,15 @@ class EdgioEmulator(EmulatorServer):
         instance = self._instance(uuid)
         self._add_version(instance, self._version(instance, number).body, self.principal)
         return self._ok(instance)
+
+    def _check_domain(self, shortname: str, body: Json) -> None:
+        host = body["publishedHostname"].lower()
+        if self.allowed_domains and not any(
+            host == d or host.endswith("." + d) for d in self.allowed_domains
+        ):
+            raise _invalid(
+                f"body.publishedHostname {host!r} is not in a domain configured for {shortname}"
+            )
 
     # state changes (callers hold the lock)
 

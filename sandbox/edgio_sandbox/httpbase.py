@@ -72,6 +72,20 @@ class Response:
         return cls(status, json.dumps(payload).encode(), {"Content-Type": content_type})
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One write request as the emulator served it: wall-clock times, for overlap checks."""
+
+    started: float
+    finished: float
+    method: str
+    label: str
+    status: int
+
+
 class HttpError(Exception):
     """Raised anywhere inside `handle` to answer with `response`."""
 
@@ -169,6 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
             client=self.client_address[0],
         )
         emulator.count(request)
+        started = time.time()
         fault = emulator.faults.pick(request.method, request.path)
         if fault is not None and not fault.after and self._misbehave(fault, request):
             return
@@ -179,6 +194,16 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             traceback.print_exc(file=sys.stderr)
             response = Response.json(500, {"error": "internal emulator error"})
+        if request.method in WRITE_METHODS:
+            emulator.log_write(
+                Write(
+                    started,
+                    time.time(),
+                    request.method,
+                    emulator.route_label(request),
+                    response.status,
+                )
+            )
         if fault is not None and fault.after and self._misbehave(fault, request):
             return
         self._send(response)
@@ -282,6 +307,7 @@ class EmulatorServer:
         self._calls: Counter[tuple[str, str]] = Counter()
         self._arrivals: list[tuple[float, str, str]] = []
         self._calls_lock = threading.Lock()
+        self._writes: list[Write] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -311,6 +337,15 @@ class EmulatorServer:
                 for when, m, r in self._arrivals
                 if (method is None or m == method) and (route is None or r == route)
             ]
+
+    def log_write(self, write: Write) -> None:
+        with self._calls_lock:
+            self._writes.append(write)
+
+    def writes(self) -> list[Write]:
+        """Every write the emulator handled (faults answered before it are not writes)."""
+        with self._calls_lock:
+            return list(self._writes)
 
     def reset_calls(self) -> None:
         with self._calls_lock:

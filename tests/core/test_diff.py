@@ -131,6 +131,24 @@ def test_foreign_rule_is_reported_not_taken() -> None:
         assert "exampleco.s.llnwi.net/fred" in skipped.message
 
 
+def test_an_unmarked_rule_is_adopted_in_place_only_when_its_route_asks() -> None:
+    records, holder = [txt(), a("203.0.113.1", id="a1")], rule(owner=None, id="x", port=80)
+    asking = frozenset({"edgioroute/shop/web"})
+    result = plan([a("203.0.113.1")], records, [rule()], [holder], owner=ME, adopting=asking)
+    assert summary(result.changes) == [("update", "rule /fred 30080", "x")]
+    other = replace(holder, owner=OwnerMarker("cluster-b", "edgioroute/shop/web"))
+    result = plan([a("203.0.113.1")], records, [rule()], [other], owner=ME, adopting=asking)
+    assert result.changes == () and [s.reason for s in result.skipped] == ["ForeignRule"]
+
+
+def test_a_rule_is_not_adopted_onto_an_origin_that_does_not_resolve_yet() -> None:
+    holder = rule(owner=None, id="x", port=80)
+    asking = frozenset({"edgioroute/shop/web"})
+    result = plan([], [], [rule()], [holder], owner=ME, adopting=asking)
+    assert result.changes == ()
+    assert [s.reason for s in result.skipped] == ["OriginNotReady"]
+
+
 def test_handover_between_routes_is_an_update() -> None:
     current = replace(rule(id="u1"), owner=OwnerMarker(ME, "edgioroute/shop/old"))
     result = plan([], [], [rule()], [current], owner=ME)

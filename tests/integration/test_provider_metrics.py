@@ -47,8 +47,10 @@ def test_vultr_calls_and_throttles_are_counted() -> None:
 
 def test_edgio_calls_and_client_pacing_are_counted() -> None:
     with EdgioEmulator() as edgio:
+        # One token every half second: each listing after the first must wait for one,
+        # however slow a loaded machine answers.
         cdn = EdgioCdn(
-            edgio.principal, edgio.shared_key_hex, base_url=edgio.api_url, rate=50, burst=1
+            edgio.principal, edgio.shared_key_hex, base_url=edgio.api_url, rate=2, burst=1
         )
         before_ok = calls("edgio", "list_rules", "ok")
         before_paced = throttles("edgio", "client")

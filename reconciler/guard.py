@@ -1,0 +1,142 @@
+"""The mass-deletion guard: a pass that would sweep away most of what we own is refused.
+
+The planner deletes every owned object that nothing desires any more. That is right when
+a route goes, and catastrophic when the controller's view of the world is wrong: an
+informer cache that came up empty, a kubeconfig that points at another cluster, or an
+owner id copied from another cluster's controller all make *every* owned object look
+like an orphan. Each of those shows up the same way, as deletions of owned objects that
+no EdgioRoute in the cluster accounts for, so that is what this module counts.
+
+Deletions a route accounts for are not counted: a route being deleted takes its rules
+with it, an edited route drops its old paths, and an origin name still used by a route
+loses the addresses of departed nodes. So deleting your last Ingress still works, while
+a controller that suddenly sees no routes at all writes nothing and says why.
+
+Pure: the plan, what was listed, and which routes and origin names the cluster has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from reconciler import ownership
+from reconciler.api import Reason
+from reconciler.model import Action, CdnRule, DnsRecord, Plan, Skipped
+
+DEFAULT_MAX_SHARE = 0.5
+Kind = Literal["records", "rules"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteGuard:
+    """The operator's limits: `max_share` of the owned objects, or none when `allow`."""
+
+    max_share: float = DEFAULT_MAX_SHARE
+    allow: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.max_share <= 1.0:
+            raise ValueError(f"max_share {self.max_share} is not between 0 and 1")
+
+
+DEFAULT_GUARD = DeleteGuard()
+
+
+@dataclass(frozen=True, slots=True)
+class Accounted:
+    """What the cluster accounts for: its routes' marker resources and origin names."""
+
+    resources: frozenset[str] = frozenset()  # "edgioroute/ns/name" of every stored route
+    origins: frozenset[str] = frozenset()  # fully qualified origin names routes use
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a pass was refused: `deleting` of `owned` objects of one kind, unaccounted."""
+
+    kind: Kind
+    deleting: int
+    owned: int
+    max_share: float
+    reason: str = Reason.MASS_DELETE_REFUSED
+
+    @property
+    def message(self) -> str:
+        what = "DNS records" if self.kind == "records" else "Edgio rules"
+        limit = "all of them" if self.deleting == self.owned else f"limit {self.max_share:.0%}"
+        return (
+            f"mass deletion refused: the pass would delete {self.deleting} of {self.owned} "
+            f"owned {what} that no EdgioRoute in the cluster accounts for ({limit}); "
+            "nothing was written. Check the kubeconfig, the owner id and the caches; "
+            "if the deletion is intended, run with --allow-mass-delete"
+        )
+
+
+def owned_records(records: Iterable[DnsRecord], owner: str) -> list[DnsRecord]:
+    """Our TXT markers and the A records at the names they mark."""
+    records = list(records)
+    marked = set()
+    for record in records:
+        name = ownership.marked_name(record.name) if record.type == "TXT" else None
+        marker = ownership.parse(record.data) if name is not None else None
+        if name is not None and marker is not None and marker.owner == owner:
+            marked.add((record.zone, name))
+    return [r for r in records if _marked_by(r, marked) or (r.zone, r.name) in marked]
+
+
+def _marked_by(record: DnsRecord, marked: set[tuple[str, str]]) -> bool:
+    name = ownership.marked_name(record.name) if record.type == "TXT" else None
+    return name is not None and (record.zone, name) in marked
+
+
+def owned_rules(rules: Iterable[CdnRule], owner: str) -> list[CdnRule]:
+    return [r for r in rules if r.owner is not None and r.owner.owner == owner]
+
+
+def origin_of(record: DnsRecord) -> str:
+    """The origin name a record serves: A records directly, TXT markers by prefix."""
+    name = (ownership.marked_name(record.name) if record.type == "TXT" else None) or record.name
+    return f"{name}.{record.zone}" if name else record.zone
+
+
+def check(
+    plan: Plan,
+    records: Sequence[DnsRecord],
+    rules: Sequence[CdnRule],
+    owner: str,
+    accounted: Accounted,
+    guard: DeleteGuard = DEFAULT_GUARD,
+) -> Refusal | None:
+    """The refusal this plan earns, or None when it may be applied."""
+    if guard.allow:
+        return None
+    deletes = [c.current for c in plan.changes if c.action is Action.DELETE]
+    rule_deletes = [
+        r
+        for r in deletes
+        if isinstance(r, CdnRule)
+        and (r.owner is None or r.owner.resource not in accounted.resources)
+    ]
+    record_deletes = [
+        r for r in deletes if isinstance(r, DnsRecord) and origin_of(r) not in accounted.origins
+    ]
+    return _judge("rules", len(rule_deletes), len(owned_rules(rules, owner)), guard) or _judge(
+        "records", len(record_deletes), len(owned_records(records, owner)), guard
+    )
+
+
+def _judge(kind: Kind, deleting: int, owned: int, guard: DeleteGuard) -> Refusal | None:
+    """More than the share, or every one of them, is too many."""
+    if deleting == 0 or owned == 0:
+        return None
+    if deleting >= owned or deleting > guard.max_share * owned:
+        return Refusal(kind, deleting, owned, guard.max_share)
+    return None
+
+
+def refused(plan: Plan, refusal: Refusal) -> Plan:
+    """The plan with nothing to write: every change becomes a skip that says why."""
+    skipped = tuple(Skipped(c.subject, refusal.reason, refusal.message) for c in plan.changes)
+    return Plan(changes=(), skipped=plan.skipped + skipped)
