@@ -23,6 +23,8 @@ from bench.scenarios import Run
 HERE = Path(__file__).resolve().parent
 QUIET_HOUR_PASSES = 60  # `--interval` 60 s
 QUIET_HOUR_RELISTS = 6  # `--provider-resync` 10 m
+# Sections of RESULTS.md recorded by other tools or by hand: kept as they are.
+KEPT_SECTIONS = ("## Where the time goes", "## Fault campaign")
 Obj = dict[str, Any]
 
 
@@ -201,7 +203,23 @@ def seed_keys(run: Run, routes: int) -> Obj:
 
 def write(results: Obj, kube_table: str, quick: bool) -> None:
     (HERE / "results.json").write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
-    (HERE / "RESULTS.md").write_text(markdown(results, kube_table, quick))
+    target = HERE / "RESULTS.md"
+    kept = kept_sections(target.read_text() if target.exists() else "")
+    text = markdown(results, kube_table, quick)
+    target.write_text(text.rstrip() + "\n" + ("\n" + kept if kept else ""))
+
+
+def kept_sections(text: str) -> str:
+    """The sections of an existing RESULTS.md this generator does not write (the fault
+    campaign's table, the emulator's analysis), verbatim, in their order."""
+    kept: list[str] = []
+    keeping = False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            keeping = line.strip() in KEPT_SECTIONS
+        if keeping:
+            kept.append(line)
+    return "\n".join(kept).rstrip() + "\n" if kept else ""
 
 
 # --- Markdown -------------------------------------------------------------------------------

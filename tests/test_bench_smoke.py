@@ -62,3 +62,8 @@ def test_the_report_renders_every_scenario() -> None:
     assert "## 6. Against the seed's algorithm" in text
     assert "2.500 (2.000-3.000)" in text  # a median with its spread
     assert keys["baseline"]["quiet_hour_provider_calls"] == 40.0 * 10 / 4
+
+
+def test_sections_recorded_by_others_are_kept() -> None:
+    text = "# Benchmark results\n\n## 1. Ours\n\nold\n\n## Fault campaign\n\n| a |\n\n## Other\n"
+    assert report.kept_sections(text) == "## Fault campaign\n\n| a |\n"
