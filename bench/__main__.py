@@ -43,10 +43,8 @@ def plans(quick: bool, sizes: dict[int, int], profile: str | None) -> list[tuple
                 profile_dir=profile,
             )
             found.append((plan, 1))
-        elif routes >= 1000:
+        else:  # one run: the repetitions are inside it
             found.append((Plan(routes, nodes, repeats=3, edits=50, profile_dir=profile), 1))
-        else:
-            found.append((Plan(routes, nodes, repeats=3, edits=50, profile_dir=profile), 2))
     return found
 
 
@@ -88,7 +86,7 @@ def main() -> None:
     meta["repeats"] = (
         "1 run per size, 1 no-op pass of each kind and 1 join/leave, 3 edits"
         if args.quick
-        else "N = 100: 2 runs, N = 1,000 and 10,000: 1 run. In each run at N <= 1,000: 3 "
+        else "one run per size. At N <= 1,000: 3 "
         "no-op passes of each kind, 3 joins and 3 leaves, 50 edits; at 10,000: 2 no-op "
         "passes of each kind, 1 join and 1 leave, 20 edits (a pass takes seconds there)"
     )

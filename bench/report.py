@@ -356,7 +356,7 @@ def markdown(results: Obj, kube_table: str, quick: bool) -> str:
         "An Ingress path changed through the API; measured until the new rule exists in the "
         "Edgio emulator (its create finished, server side). The providers' real pace is on "
         "(Edgio 1 request / 1.2 s, bursts of 5; Vultr 20/s), `--interval` 60 s, debounce "
-        "0.5 s; edits spaced 0.5-1.5 s apart after the previous one settled.",
+        "0.5 s; each edit 0-0.5 s after the loop went idle from the previous one.",
         "",
         head,
         rule,

@@ -40,7 +40,7 @@ class Plan:
     edits: int = 50
     seed_events: int = 300  # the seed's algorithm: events handled (extrapolated beyond)
     converge_timeout: float = 600.0
-    settle_s: float = 1.5  # the loop is idle once no pass started for this long
+    settle_s: float = 1.0  # the loop is idle once no pass started for this long (debounce 0.5)
     profile_dir: str | None = None
 
 
@@ -234,7 +234,7 @@ def _controller_scenarios(plan: Plan, world: World, controller: Process, run: Ru
         latencies.append((world.edgio.created(path) or started) - started)
         edited[index] = (path,)
         settle(controller, plan.settle_s)  # the old rule goes, statuses are written
-        time.sleep(chooser.random())  # and the next edit comes at no fixed phase
+        time.sleep(chooser.random() / 2)  # and the next edit comes at no fixed phase
     run.detail["edit_latencies_s"] = [round(x, 3) for x in latencies]
     if latencies:
         run.add("edit_p50_s", _percentile(latencies, 50))
