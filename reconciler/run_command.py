@@ -29,6 +29,7 @@ import structlog
 
 from reconciler import config as settings_module
 from reconciler.cache import ProviderCache
+from reconciler.calls import logged
 from reconciler.cluster.config import (
     ClusterUnreachable,
     api_client,
@@ -196,7 +197,7 @@ def _providers(creds: Credentials, resync: float) -> ProviderCache:
         cdn = EdgioCdn(creds.edgio_user, creds.edgio_key, base_url=creds.edgio_url)
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    return ProviderCache(dns, cdn, resync)
+    return ProviderCache(logged(dns, "vultr"), logged(cdn, "edgio"), resync)
 
 
 def _setup(args: argparse.Namespace) -> Setup:

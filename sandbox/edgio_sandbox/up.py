@@ -20,19 +20,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from edgio_sandbox.edgio import EdgioEmulator
-from edgio_sandbox.httpbase import EmulatorServer
 from edgio_sandbox.kube import KubeEmulator
+from edgio_sandbox.realkube import RealKube, RealKubeError
 from edgio_sandbox.vultr import VultrEmulator
+
+
+class Server(Protocol):
+    def stop(self) -> None: ...
 
 
 @dataclass
 class Running:
     """A started emulator, what it tells the user about itself, and what to tidy after."""
 
-    server: EmulatorServer
+    server: Server
     info: Callable[[], dict[str, str]]
     env: Callable[[], dict[str, str]]
     scratch: Path | None = None  # a temporary directory of ours, removed on stop
@@ -47,7 +51,12 @@ Starter = Callable[[argparse.Namespace], Running]
 
 
 def start_kube(args: argparse.Namespace) -> Running:
-    kube = KubeEmulator(host=args.host, port=args.kube_port).start()
+    """The emulator, or with --real-kube etcd and kube-apiserver (`tools/kube/build.sh`)."""
+    kube: KubeEmulator | RealKube
+    if getattr(args, "real_kube", False):  # `python -m edgio_sandbox.kube` has no such flag
+        kube = RealKube(args.kube_bin, host=args.host, port=args.kube_port).start()
+    else:
+        kube = KubeEmulator(host=args.host, port=args.kube_port).start()
     scratch = None
     path = args.kubeconfig
     if path is None:
@@ -82,6 +91,16 @@ def register(commands: Any) -> None:
     up.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
     up.add_argument("--kube-port", type=int, default=0, help="Kubernetes API port (0: any free)")
     up.add_argument("--kubeconfig", type=Path, help="where to write the kubeconfig")
+    up.add_argument(
+        "--real-kube",
+        action="store_true",
+        help="run the real etcd and kube-apiserver instead of the Kubernetes emulator",
+    )
+    up.add_argument(
+        "--kube-bin",
+        type=Path,
+        help="where etcd and kube-apiserver are (default: what tools/kube/build.sh built)",
+    )
     up.add_argument("--vultr-port", type=int, default=0, help="Vultr DNS API port (0: any free)")
     up.add_argument("--edgio-port", type=int, default=0, help="Edgio Config API port (0: any free)")
     up.add_argument("--zone", default="example.com", help="the DNS zone the Vultr emulator holds")
@@ -118,6 +137,9 @@ def run(args: argparse.Namespace, starters: list[Starter] | None = None) -> int:
                 print(
                     f"error: cannot start the sandbox: {error.strerror or error}", file=sys.stderr
                 )
+                return 1
+            except RealKubeError as error:
+                print(f"error: cannot start the sandbox: {error}", file=sys.stderr)
                 return 1
         info: dict[str, str] = {}
         env: dict[str, str] = {}

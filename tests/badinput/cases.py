@@ -433,6 +433,8 @@ CASES: tuple[Case, ...] = (
     ),
     # --- EdgioRoutes written directly that pass the schema --------------------------------------
     route_case(
+        # The CRD refuses two rules with one host and path; these two differ as written
+        # but both publish the directory /r1/ at Edgio.
         "route-rule-twice",
         (
             route(
@@ -440,16 +442,16 @@ CASES: tuple[Case, ...] = (
                 rules=[
                     {
                         "host": HOST,
-                        "path": "/r1",
-                        "pathType": "Exact",
+                        "path": path,
+                        "pathType": "Prefix",
                         "backend": {"service": {"name": "web-svc", "port": {"name": "http"}}},
                     }
-                ]
-                * 2,
+                    for path in ("/r1", "/r1/")
+                ],
             ),
         ),
         "InvalidSpec",
-        f"publishes {HOST}/r1 twice",
+        f"publishes {HOST}/r1/ twice",
         "r1",
     ),
     route_case(

@@ -2,8 +2,9 @@
 
 Each test gets its own Kubernetes, Vultr and Edgio emulators (in this process, so the
 test can seed, drift and read them directly) and a kubeconfig; `kubectl` applies the
-manifests; the controller reads exactly the environment `edgio-sandbox up --env-file`
-writes. Assertions poll with a deadline, never sleep.
+manifests; every test runs a second time on the real kube-apiserver (`tests/realkube.py`)
+unless marked `emulator_only`; the controller reads exactly the environment
+`edgio-sandbox up --env-file` writes. Assertions poll with a deadline, never sleep.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import yaml
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.kube import KubeEmulator
 from edgio_sandbox.vultr import VultrEmulator
+from tests.realkube import parametrize_kube, real_kube, real_kube_server  # noqa: F401
 from tests.support import CRD_FILE, EXAMPLES, eventually
 
 BIN = Path(sys.executable).parent
@@ -234,10 +236,23 @@ class World:
                 process.wait()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_kube(metafunc)
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def kube(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The emulator, fresh; or the session's real kube-apiserver, swept after the test."""
+    if request.param == "real":
+        yield request.getfixturevalue("real_kube")
+        return
+    with KubeEmulator() as server:
+        yield server
+
+
+@pytest.fixture
+def world(tmp_path: Path, kube: Any) -> Iterator[World]:
     with (
-        KubeEmulator() as kube,
         VultrEmulator(zones=(ZONE,)) as vultr,
         EdgioEmulator(shortnames=(SHORTNAME,)) as edgio,
     ):

@@ -55,6 +55,7 @@ def test_the_seed_example_converges(world: World) -> None:
     assert "True" in printed and ORIGIN in printed
 
 
+@pytest.mark.emulator_only("counts the writes with the emulator's calls()")
 def test_a_pass_with_nothing_to_do_writes_nothing(world: World) -> None:
     world.seed_cluster()
     world.kubectl("apply", "-f", str(EXAMPLES / "pywai-edgio-ingress-matching.yaml"))

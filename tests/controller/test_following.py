@@ -77,7 +77,8 @@ def test_a_changed_path_replaces_the_rule_and_a_second_path_adds_one(world: Worl
     eventually(lambda: sorted(world.rules()) == ["/wilma"])
     world.apply(ingress(paths=("/wilma", "/barney")))
     eventually(lambda: sorted(world.rules()) == ["/barney", "/wilma"])
-    eventually(lambda: converged(world))
+    # Ready was already True for /wilma alone: wait for the status that lists both.
+    eventually(lambda: converged(world) and len((world.route() or {})["status"]["rules"]) == 2)
     entries = (world.route() or {})["status"]["rules"]
     assert [e["path"] for e in entries] == ["/wilma", "/barney"]
 

@@ -109,6 +109,7 @@ def test_a_bad_flag_value_exits_2(world: World) -> None:
     assert result.returncode == 2 and "--interval" in result.stderr
 
 
+@pytest.mark.emulator_only("stops the API server, which the real tier shares between tests")
 def test_an_unreachable_cluster_exits_1(world: World) -> None:
     world.kube.stop()
     result = world.once()

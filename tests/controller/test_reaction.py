@@ -42,6 +42,7 @@ def test_an_event_storm_does_not_starve_the_loop(world: World) -> None:
     assert world.passes() - before < 50  # debounced: far fewer passes than events
 
 
+@pytest.mark.emulator_only("drops watches and compacts through the emulator's harness")
 def test_dropped_watches_and_a_compacted_history_are_recovered(world: World) -> None:
     world.seed_cluster()
     world.apply(ingress())

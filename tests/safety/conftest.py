@@ -12,7 +12,15 @@ from edgio_sandbox.kube import KubeEmulator
 from tests.controller.conftest import World, world
 from tests.support import CRD_FILE, EXAMPLES
 
-__all__ = ["other_cluster", "world"]
+__all__ = ["kube", "other_cluster", "world"]
+
+
+@pytest.fixture
+def kube() -> Iterator[KubeEmulator]:
+    """The safety scenarios run on the emulator only: what they prove is about the
+    providers' side, and the controller's end-to-end tests already run on both servers."""
+    with KubeEmulator() as server:
+        yield server
 
 
 @pytest.fixture

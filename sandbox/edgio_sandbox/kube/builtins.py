@@ -155,6 +155,8 @@ def _ingress(kind: Kind, obj: Obj, old: Obj | None) -> None:
                 )
     if causes:
         invalid(kind, obj["metadata"]["name"], causes)
+    if old is None:
+        obj["status"] = {"loadBalancer": {}}
 
 
 RBAC_GROUP = "rbac.authorization.k8s.io"

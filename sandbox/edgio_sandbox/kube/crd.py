@@ -61,6 +61,7 @@ def admit_crd(kind: Kind, crd: Obj, old: Obj | None) -> None:
     if not versions or any(not v.get("name") for v in versions):
         causes.append(("spec.versions", "Required value: each version needs a name"))
     causes += _column_errors(versions)
+    causes += _metadata_errors(versions)
     if causes:
         invalid(kind, name, causes)
     if name != f"{names['plural']}.{spec['group']}":
@@ -93,6 +94,38 @@ def _column_errors(versions: list[Obj]) -> list[tuple[str, str]]:
             except JsonPathError as error:
                 where = f"spec.versions[{v}].additionalPrinterColumns[{c}].jsonPath"
                 causes.append((where, f"Invalid value: {error}"))
+    return causes
+
+
+_METADATA_FORBIDDEN = (
+    "Forbidden: must not specify anything other than name and generateName, "
+    "but metadata is implicitly specified"
+)
+
+
+def _metadata_errors(versions: list[Obj]) -> list[tuple[str, str]]:
+    """The schema of a custom resource's `metadata` may say `type: object` and constrain
+    `name` and `generateName`, nothing else (not even a description): the server owns
+    ObjectMeta. kube-apiserver refuses the whole CRD otherwise, so must we, or a CRD that
+    passes here fails to install in a cluster. One schema shared by every version is
+    reported at `spec.validation`, as the API server reports it."""
+    schemas = [((v.get("schema") or {}).get("openAPIV3Schema") or {}) for v in versions]
+    causes = []
+    for v, schema in enumerate(schemas):
+        metadata = (schema.get("properties") or {}).get("metadata")
+        if metadata is None:
+            continue
+        extra = set(metadata) - {"type", "properties"}
+        extra |= {f"properties.{p}" for p in metadata.get("properties") or {}} - {
+            "properties.name",
+            "properties.generateName",
+        }
+        if extra or metadata.get("type", "object") != "object":
+            shared = all(other == schema for other in schemas)
+            where = "spec.validation" if shared else f"spec.versions[{v}].schema"
+            causes.append((f"{where}.openAPIV3Schema.properties[metadata]", _METADATA_FORBIDDEN))
+            if shared:
+                break
     return causes
 
 

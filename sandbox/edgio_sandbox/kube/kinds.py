@@ -83,7 +83,17 @@ def _column(name: str, json_path: str, kind: str = "string") -> dict[str, Any]:
 
 
 BUILTIN_KINDS = (
-    Kind("", "v1", "namespaces", "Namespace", False, ("ns",), True, fields=("status.phase",)),
+    Kind(
+        "",
+        "v1",
+        "namespaces",
+        "Namespace",
+        False,
+        ("ns",),
+        True,
+        fields=("status.phase",),
+        columns=(_column("Status", ".status.phase"), AGE_COLUMN),
+    ),
     Kind(
         "",
         "v1",
@@ -109,6 +119,7 @@ BUILTIN_KINDS = (
         ("svc",),
         True,
         True,
+        fields=("spec.clusterIP", "spec.type"),
         categories=ALL,
         columns=(
             _column("Type", ".spec.type"),

@@ -245,19 +245,26 @@ def list_merge_keys(kind: str) -> dict[str, str]:
     return _COMMON_LISTS | _KIND_LISTS.get(kind, {})
 
 
-def strategic_merge_patch(target: JsonObject, patch: JsonObject, kind: str) -> JsonObject:
+# A key no list path can be: present in a strategy when merged lists keep the live order.
+_LIVE_ORDER = " live order"
+
+
+def strategic_merge_patch(
+    target: JsonObject, patch: JsonObject, kind: str, *, live_order: bool = False
+) -> JsonObject:
     """Kubernetes strategic merge patch for a built-in kind.
 
     Like a merge patch, except that lists the kind declares mergeable are merged (by key,
     or as a set of scalars) instead of replaced, and ``$patch``, ``$retainKeys`` and
-    ``$deleteFromPrimitiveList/<field>`` directives are honoured. ``$setElementOrder``
-    is accepted and ignored: order does not change what a controller reads.
+    ``$deleteFromPrimitiveList/<field>`` directives are honoured. Merged lists come out
+    in the API server's order (the patch's new items first, see :func:`_in_order`), or in
+    the live order with new items appended when `live_order` (server-side apply).
+    ``$setElementOrder`` is accepted and ignored.
     """
     if not isinstance(patch, dict):
         raise PatchError("a strategic merge patch must be a JSON object")
-    merged = _merge_map(
-        target if isinstance(target, dict) else {}, patch, "", list_merge_keys(kind)
-    )
+    strategy = list_merge_keys(kind) | ({_LIVE_ORDER: ""} if live_order else {})
+    merged = _merge_map(target if isinstance(target, dict) else {}, patch, "", strategy)
     return merged if merged is not None else {}
 
 
@@ -270,7 +277,7 @@ def apply_patch(target: JsonObject | None, patch: JsonObject, kind: str) -> Json
         raise PatchError("an apply configuration must be a JSON object")
     if target is None:
         return copy.deepcopy(patch)
-    return strategic_merge_patch(target, patch, kind)
+    return strategic_merge_patch(target, patch, kind, live_order=True)
 
 
 def _join(path: str, key: str) -> str:
@@ -318,18 +325,53 @@ def _merge_value(target: Any, patch: Any, path: str, strategy: dict[str, str]) -
         current = target if isinstance(target, list) else []
         merge_key = strategy[path]
         if merge_key == MERGE_PRIMITIVES:
-            return _union(current, patch)
+            return _union(current, patch, live_order=_LIVE_ORDER in strategy)
         return _merge_keyed_list(current, patch, path, merge_key, strategy)
     if isinstance(patch, list):
         return [_strip_directives(item) if isinstance(item, dict) else item for item in patch]
     return copy.deepcopy(patch)
 
 
-def _union(current: list[Any], patch: list[Any]) -> list[Any]:
+def _union(current: list[Any], patch: list[Any], *, live_order: bool = False) -> list[Any]:
+    if live_order:
+        result: list[Any] = []
+        for item in [*current, *patch]:
+            if not any(json_equal(item, seen) for seen in result):
+                result.append(copy.deepcopy(item))
+        return result
+    patched: list[Any] = []
+    for item in patch:
+        if not any(json_equal(item, seen) for seen in patched):
+            patched.append(copy.deepcopy(item))
+    server_only = [item for item in current if not any(json_equal(item, p) for p in patched)]
+    return _in_order(server_only, patched, current, lambda item: item)
+
+
+def _in_order(
+    server_only: list[Any], patched: list[Any], current: list[Any], key: Callable[[Any], Any]
+) -> list[Any]:
+    """Interleave the live items the patch left alone with the patch's items, as the API
+    server's normalizeElementOrder does: each list keeps its own order; a live item goes
+    before a patch item only when both were in the live list and it came first there."""
+
+    def position(item: Any) -> int | None:
+        return next((i for i, old in enumerate(current) if json_equal(key(old), key(item))), None)
+
     result: list[Any] = []
-    for item in [*current, *patch]:
-        if not any(json_equal(item, seen) for seen in result):
-            result.append(copy.deepcopy(item))
+    i = j = 0
+    while i < len(server_only) or j < len(patched):
+        if j >= len(patched):
+            result.append(server_only[i])
+            i += 1
+            continue
+        if i < len(server_only):
+            left, right = position(server_only[i]), position(patched[j])
+            if left is not None and right is not None and left < right:
+                result.append(server_only[i])
+                i += 1
+                continue
+        result.append(patched[j])
+        j += 1
     return result
 
 
@@ -343,11 +385,14 @@ def _merge_keyed_list(
             if not (isinstance(item, dict) and item.get(_DIRECTIVE) == "replace")
         ]
     result = list(current)
+    patched: list[Any] = []
+    touched: list[Any] = []
     for item in patch:
         if not isinstance(item, dict):
             raise PatchError(f"{path}: list items must be objects merged by {merge_key!r}")
         if merge_key not in item:
             raise PatchError(f"{path}: map does not contain declared merge key: {merge_key}")
+        touched.append(item[merge_key])
         position = next(
             (
                 i
@@ -365,7 +410,15 @@ def _merge_keyed_list(
             result.append(merged)
         else:
             result[position] = merged
-    return result
+        patched.append(merged)
+    if _LIVE_ORDER in strategy:
+        return result
+
+    def key(item: Any) -> Any:
+        return item.get(merge_key) if isinstance(item, dict) else None
+
+    server_only = [item for item in result if not any(json_equal(key(item), k) for k in touched)]
+    return _in_order(server_only, patched, current, key)
 
 
 def _delete_from_primitive_list(result: JsonObject, field: str, values: Any, path: str) -> None:

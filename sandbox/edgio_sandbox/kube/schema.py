@@ -139,7 +139,7 @@ def _check_unique(value: list[Any], schema: Schema, path: str, errors: list[Sche
             if not isinstance(item, dict):
                 continue
             key = {name: item.get(name) for name in key_names}
-            shown = "map[string]interface {}" + json.dumps(key, separators=(",", ":"))
+            shown = json.dumps(key, separators=(",", ":"))  # as kube-apiserver 1.34 shows it
         else:
             key, shown = item, _go_value(item)
         if any(json_equal(key, other) for other in seen):

@@ -215,15 +215,20 @@ class KubeEmulator(EmulatorServer):
             return _only_get(request, self._openapi(segments[2:]))
         if segments[0] == "api" and len(segments) >= 2:
             group, version, rest = "", segments[1], segments[2:]
+        elif segments[0] == "apis" and len(segments) >= 2 and not self._serves_group(segments[1]):
+            return _page_not_found()
         elif segments[0] == "apis" and len(segments) == 2:
             return _only_get(request, api_group(self.kinds, segments[1]))
         elif segments[0] == "apis" and len(segments) >= 3:
             group, version, rest = segments[1], segments[2], segments[3:]
         else:
-            _no_such_path()
+            return _page_not_found()
         if not rest:
             return _only_get(request, api_resource_list(self.kinds, group, version))
         return self._serve(self._target(group, version, rest, request), request)
+
+    def _serves_group(self, name: str) -> bool:
+        return any(kind.group == name for kind in self.kinds.all() if kind.group)
 
     def _openapi(self, gv: Segments) -> Any:
         if gv[:1] == ["api"] and len(gv) == 2:
@@ -233,10 +238,12 @@ class KubeEmulator(EmulatorServer):
         return None
 
     def _target(self, group: str, version: str, rest: Segments, request: Request) -> Target:
-        watch = rest[0] == "watch"
-        if watch:
+        watched_path = rest[0] == "watch"  # the old /watch/ paths, single objects too
+        if watched_path:
             rest = rest[1:]
-        watch = watch or request.param("watch", "") in ("true", "1")
+        # `?watch=true` on a collection; on one object's path the API server ignores it.
+        named = len(rest) in (2, 4) and (len(rest) == 2 or rest[0] == "namespaces")
+        watch = watched_path or (request.param("watch", "") in ("true", "1") and not named)
         namespace = None
         if len(rest) >= 3 and rest[0] == "namespaces":
             scoped = self.kinds.lookup(group, version, rest[2])
@@ -357,6 +364,16 @@ class KubeEmulator(EmulatorServer):
 
     def _watch(self, target: Target, request: Request) -> Response:
         kind = target.kind
+        if (
+            request.param("sendInitialEvents") == "true"
+            and request.param("resourceVersionMatch") != "NotOlderThan"
+        ):
+            _invalid_options(
+                "ListOptions",
+                "resourceVersionMatch",
+                "Forbidden: sendInitialEvents requires setting resourceVersionMatch to"
+                " NotOlderThan",
+            )
         since_text = request.param("resourceVersion") or "0"
         timeout = _int_param(request, "timeoutSeconds")
         table = _wants_table(request)
@@ -459,8 +476,8 @@ class KubeEmulator(EmulatorServer):
         content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
         apply = content_type == "application/apply-patch+yaml"
         if apply and not request.param("fieldManager"):
-            status.bad_request(
-                "PATCH, application/apply-patch+yaml requires fieldManager parameter"
+            _invalid_options(
+                "PatchOptions", "fieldManager", "Required value: is required for apply patch"
             )
         patch = _parse(request.body, yaml_allowed=apply)
         with self.store.lock:
@@ -546,17 +563,16 @@ class KubeEmulator(EmulatorServer):
 
     def _deleted(self, kind: Kind, obj: Obj) -> Response:
         """The answer to a DELETE: the object while it lingers (finalizers), and once it is
-        gone, the object for the kinds that return it, a Success Status for the others."""
+        gone, the object for the few kinds that return it, a Success Status for the others,
+        custom resources included."""
         meta = obj["metadata"]
         lingers = self.store.get(kind.resource, meta.get("namespace"), meta["name"]) is not None
-        if lingers or kind.custom or kind.resource in RETURNS_DELETED:
+        if lingers or kind.resource in RETURNS_DELETED:
             return self._respond(200, kind, obj)
-        details = {
-            "name": meta["name"],
-            "group": kind.group,
-            "kind": kind.plural,
-            "uid": meta["uid"],
-        }
+        details = {"name": meta["name"], "group": kind.group, "kind": kind.plural}
+        if not kind.group:
+            del details["group"]
+        details["uid"] = meta["uid"]
         body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
         return Response.json(200, body | {"details": details})
 
@@ -702,6 +718,23 @@ class KubeEmulator(EmulatorServer):
 
 
 # --- pure helpers ------------------------------------------------------------------------
+
+
+def _page_not_found() -> Response:
+    """What kube-apiserver answers outside the API groups it serves: not a Status, the
+    plain text of Go's HTTP mux."""
+    return Response(404, b"404 page not found\n", {"Content-Type": "text/plain; charset=utf-8"})
+
+
+def _invalid_options(kind: str, field: str, message: str) -> NoReturn:
+    """422 for bad query options, which the API server validates as a meta.k8s.io kind."""
+    details = {
+        "group": "meta.k8s.io",
+        "kind": kind,
+        "causes": [{"reason": "FieldValueInvalid", "message": message, "field": field}],
+    }
+    text = f'{kind}.meta.k8s.io "" is invalid: {field}: {message}'
+    status.fail(422, "Invalid", text, details)
 
 
 def _no_such_path() -> NoReturn:

@@ -35,7 +35,9 @@ def fail(code: int, reason: str, message: str, details: dict[str, Any] | None = 
 
 
 def _details(kind: Kind, name: str) -> dict[str, Any]:
-    return {"name": name, "group": kind.group, "kind": kind.plural}
+    """As kube-apiserver writes them: the core group, "", is left out."""
+    details = {"name": name, "group": kind.group, "kind": kind.plural}
+    return details if kind.group else {"name": name, "kind": kind.plural}
 
 
 def not_found(kind: Kind, name: str) -> NoReturn:

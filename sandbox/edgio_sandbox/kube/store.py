@@ -118,6 +118,8 @@ class Store:
             marked = copy.deepcopy(obj)
             marked["metadata"]["deletionTimestamp"] = now()
             marked["metadata"]["deletionGracePeriodSeconds"] = 0
+            if marked["metadata"].get("generation"):  # as the API server's BeforeDelete does
+                marked["metadata"]["generation"] += 1
             if propagation == "Foreground" and self._dependents(uid):
                 return self._delete_in_foreground(resource, marked, obj)
             if resource == NAMESPACES:

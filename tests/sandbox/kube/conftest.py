@@ -1,5 +1,11 @@
 """Fixtures for the Kubernetes emulator's conformance tests: a fresh server per test
-(start-up takes milliseconds), the official client pointed at it, and a test CRD."""
+(start-up takes milliseconds), the official client pointed at it, and a test CRD.
+
+Every test that uses `kube` runs twice: on the emulator and on the real kube-apiserver
+(`tests/realkube.py`), so a difference between the two fails a test. A test about the
+emulator's own harness, or about behaviour a bare API server lacks, is marked
+`emulator_only(reason)` and runs on the emulator alone.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ import pytest
 from kubernetes import client
 
 from edgio_sandbox.kube import KubeEmulator
+from tests.realkube import parametrize_kube, real_kube, real_kube_server  # noqa: F401
+from tests.support import eventually
 
 T = TypeVar("T")
 
@@ -75,8 +83,16 @@ def widget(name: str, size: int = 1, **spec: Any) -> dict[str, Any]:
     }
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_kube(metafunc)
+
+
 @pytest.fixture
-def kube() -> Iterator[KubeEmulator]:
+def kube(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The emulator, fresh; or the session's real kube-apiserver, swept after the test."""
+    if request.param == "real":
+        yield request.getfixturevalue("real_kube")
+        return
     with KubeEmulator() as server:
         yield server
 
@@ -101,8 +117,34 @@ def custom(api: Any) -> Any:
 @pytest.fixture
 def widgets(api: Any) -> Any:
     """The Widget CRD installed through the API; returns the CustomObjectsApi."""
-    client.ApiextensionsV1Api(api).create_custom_resource_definition(copy.deepcopy(WIDGET_CRD))
+    install_crd_with(api, WIDGET_CRD)
     return client.CustomObjectsApi(api)
+
+
+def install_crd(kube: Any, crd: dict[str, Any]) -> None:
+    api = kube.api_client()
+    try:
+        install_crd_with(api, crd)
+    finally:
+        api.close()
+
+
+def install_crd_with(api: Any, crd: dict[str, Any]) -> None:
+    """Create a CRD and wait until it is Established. A real server serves the new
+    resource only from then on, a moment after the create returns; the emulator
+    establishes it at once."""
+    extensions = client.ApiextensionsV1Api(api)
+    extensions.create_custom_resource_definition(copy.deepcopy(crd))
+    await_established(extensions, crd["metadata"]["name"])
+
+
+def await_established(extensions: Any, name: str) -> None:
+    def established() -> bool:
+        found = extensions.read_custom_resource_definition(name)
+        conditions = (found.status and found.status.conditions) or []
+        return any(c.type == "Established" and c.status == "True" for c in conditions)
+
+    eventually(established, timeout=60)  # seconds on a loaded machine
 
 
 @pytest.fixture

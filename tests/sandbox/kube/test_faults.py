@@ -9,6 +9,8 @@ from kubernetes.client import ApiException
 
 from edgio_sandbox.kube import KubeEmulator
 
+pytestmark = pytest.mark.emulator_only("fault injection is the emulator's harness")
+
 
 def test_error_status_for_one_verb_and_resource(kube: KubeEmulator, core: Any) -> None:
     kube.faults.add(status=500, method="POST", path="/configmaps$", times=1)

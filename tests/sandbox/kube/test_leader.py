@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 from kubernetes import client
 from kubernetes.leaderelection import electionconfig, leaderelection
 from kubernetes.leaderelection.resourcelock.leaselock import LeaseLock
@@ -46,6 +47,7 @@ def lease_reads(kube: KubeEmulator) -> int:
     return kube.calls().get(("GET", path), 0)
 
 
+@pytest.mark.emulator_only("counts Lease reads with the harness's calls()")
 def test_one_leader_then_takeover_when_it_stops_renewing(kube: KubeEmulator, api: Any) -> None:
     leaders: list[str] = []
     contenders = [Contender(kube, name, leaders) for name in ("alpha", "beta")]

@@ -237,9 +237,10 @@ def test_service_ports_merge_by_port_but_other_lists_are_replaced() -> None:
     }
     patch = {"spec": {"ports": [{"port": 443, "name": "https"}], "externalIPs": ["2.2.2.2"]}}
     result = strategic_merge_patch(target, patch, "Service")
+    # New items first, as kube-apiserver orders them (normalizeElementOrder).
     assert result["spec"]["ports"] == [
-        {"port": 80, "name": "http", "nodePort": 30080},
         {"port": 443, "name": "https"},
+        {"port": 80, "name": "http", "nodePort": 30080},
     ]
     assert result["spec"]["externalIPs"] == ["2.2.2.2"]
 
@@ -248,7 +249,7 @@ def test_node_addresses_merge_by_type() -> None:
     target = {"status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}]}}
     patch = {"status": {"addresses": [{"type": "ExternalIP", "address": "203.0.113.1"}]}}
     result = strategic_merge_patch(target, patch, "Node")
-    assert [a["type"] for a in result["status"]["addresses"]] == ["InternalIP", "ExternalIP"]
+    assert [a["type"] for a in result["status"]["addresses"]] == ["ExternalIP", "InternalIP"]
 
 
 def test_deployment_containers_merge_by_name_down_to_env() -> None:
@@ -273,7 +274,20 @@ def test_deployment_containers_merge_by_name_down_to_env() -> None:
     result = strategic_merge_patch(target, patch, "Deployment")
     (container,) = result["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "v1"
-    assert container["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+    assert container["env"] == [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}]
+
+
+def test_merged_lists_keep_both_orders_where_they_meet() -> None:
+    """Live items the patch does not name go before a patch item they preceded in the
+    live list; new items come where the patch puts them (checked against kube-apiserver
+    1.34: live [b, a, c] patched with [c, d] gives [b, a, c, d])."""
+    live = {"metadata": {"finalizers": ["b", "a", "c"]}, "spec": {"ports": []}}
+    result = strategic_merge_patch(live, {"metadata": {"finalizers": ["c", "d"]}}, "Service")
+    assert result["metadata"]["finalizers"] == ["b", "a", "c", "d"]
+    ports = {"spec": {"ports": [{"port": 80}, {"port": 443}]}}
+    patch = {"spec": {"ports": [{"port": 443, "name": "tls"}, {"port": 9000}]}}
+    result = strategic_merge_patch(ports, patch, "Service")
+    assert [p["port"] for p in result["spec"]["ports"]] == [80, 443, 9000]
 
 
 def test_replace_directives_on_maps_and_lists() -> None:

@@ -56,10 +56,12 @@ def test_group_document(kube: KubeEmulator) -> None:
 
 
 def test_unknown_paths_are_404_status(kube: KubeEmulator) -> None:
-    for path in ["/api/v1/nothings", "/apis/nope.io/v1", "/apis/nope.io", "/bogus"]:
+    for path in ["/api/v1/nothings", "/apis/apps/v0"]:
         answer = requests.get(kube.url + path, timeout=5)
-        assert answer.status_code == 404, path
-        assert answer.json()["kind"] == "Status"
+        assert (answer.status_code, answer.json()["kind"]) == (404, "Status"), path
+    for path in ["/apis/nope.io/v1", "/apis/nope.io", "/bogus"]:
+        answer = requests.get(kube.url + path, timeout=5)  # Go's mux, not the API
+        assert (answer.status_code, answer.text) == (404, "404 page not found\n"), path
 
 
 def test_namespaced_cluster_and_all_namespaces_paths(core: Any) -> None:
@@ -67,7 +69,9 @@ def test_namespaced_cluster_and_all_namespaces_paths(core: Any) -> None:
     for namespace in ("default", "other"):
         core.create_namespaced_config_map(namespace, {"metadata": {"name": "settings"}})
     everywhere = core.list_config_map_for_all_namespaces()
-    assert [item.metadata.namespace for item in everywhere.items] == ["default", "other"]
+    # A real server keeps a ConfigMap of its own in kube-system.
+    names = [(i.metadata.namespace, i.metadata.name) for i in everywhere.items]
+    assert [namespace for namespace, name in names if name == "settings"] == ["default", "other"]
     assert [item.metadata.name for item in core.list_namespaced_config_map("other").items] == [
         "settings"
     ]
@@ -113,22 +117,58 @@ BUILT_IN = [
 ]
 
 
+# The least each kind needs to pass a real server's validation (the emulator checks less).
+LABELS = {"app": "thing"}
+SPECS: dict[str, dict[str, Any]] = {
+    "Service": {"spec": {"ports": [{"port": 80}]}},
+    "Pod": {"spec": {"containers": [{"name": "main", "image": "example/thing"}]}},
+    "Ingress": {"spec": {"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}},
+    "IngressClass": {"spec": {"controller": "example.com/ingress-controller"}},
+    "Deployment": {
+        "spec": {
+            "selector": {"matchLabels": LABELS},
+            "template": {
+                "metadata": {"labels": LABELS},
+                "spec": {"containers": [{"name": "main", "image": "example/thing"}]},
+            },
+        }
+    },
+    "CustomResourceDefinition": {
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "things", "kind": "Thing"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object"}},
+                }
+            ],
+        }
+    },
+}
+EVENTS_V1 = {
+    "eventTime": "2026-01-01T00:00:00.000000Z",
+    "reportingController": "example.com/thing",
+    "reportingInstance": "thing-1",
+    "action": "Sync",
+    "reason": "Synced",
+    "type": "Normal",
+    "regarding": {"kind": "Pod", "name": "x", "namespace": "default"},
+}
+
+
 @pytest.mark.parametrize(("prefix", "plural", "kind", "namespaced"), BUILT_IN)
 def test_every_built_in_kind_round_trips(
     kube: KubeEmulator, prefix: str, plural: str, kind: str, namespaced: bool
 ) -> None:
     collection = f"{kube.url}{prefix}/{'namespaces/default/' if namespaced else ''}{plural}"
     name = "things.example.com" if plural == "customresourcedefinitions" else "thing"
-    body: dict[str, Any] = {"metadata": {"name": name}}
-    if kind == "CustomResourceDefinition":
-        names = {"plural": "things", "kind": "Thing"}
-        versions = [{"name": "v1", "served": True, "storage": True}]
-        body["spec"] = {
-            "group": "example.com",
-            "scope": "Namespaced",
-            "names": names,
-            "versions": versions,
-        }
+    body: dict[str, Any] = {"metadata": {"name": name}, **SPECS.get(kind, {})}
+    if prefix == "/apis/events.k8s.io/v1":
+        body |= EVENTS_V1
     created = requests.post(collection, json=body, timeout=5)
     assert created.status_code == 201, created.text
     assert created.json()["kind"] == kind

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from kubernetes import client, config
 
+from edgio_sandbox.realkube import KUBE_VERSION
+from tests.realkube import require_binaries
 from tests.sandbox.process import started
 
 BIN = Path(sys.executable).parent
@@ -42,3 +45,23 @@ def test_default_kubeconfig_is_temporary() -> None:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
         assert not Path(info["kubeconfig"]).exists()
+
+
+def test_real_kube_prints_the_same_line(tmp_path: Path) -> None:
+    """`--real-kube`: etcd and kube-apiserver instead of the emulator, the same JSON line,
+    a kubeconfig the client and kubectl use as they are (TLS verified, admin token)."""
+    require_binaries()
+    kubeconfig = tmp_path / "kubeconfig"
+    argv = [*COMMANDS["sandbox up"], "--real-kube", "--kubeconfig", str(kubeconfig)]
+    with started(argv) as (process, info):
+        assert set(info) >= {"kube", "kubeconfig"}
+        assert info["kube"].startswith("https://127.0.0.1:")
+        api_client = config.new_client_from_config(config_file=str(kubeconfig))
+        version = client.VersionApi(api_client).get_code()
+        assert version.git_version == f"v{KUBE_VERSION}"
+        api_client.close()
+        kubectl = [str(BIN / "kubectl"), "--kubeconfig", str(kubeconfig), "get", "ns", "-o", "name"]
+        names = subprocess.run(kubectl, capture_output=True, text=True, timeout=60, check=True)
+        assert "namespace/kube-system" in names.stdout.split()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0

@@ -219,7 +219,7 @@ def test_set_and_map_lists_refuse_duplicates() -> None:
     bad = {"finalizers": ["a", "a"], "conditions": [{"type": "A"}, {"type": "A", "x": 1}]}
     assert [str(error) for error in validate(bad, schema)] == [
         'finalizers[1]: Duplicate value: "a"',
-        'conditions[1]: Duplicate value: map[string]interface {}{"type":"A"}',
+        'conditions[1]: Duplicate value: {"type":"A"}',
     ]
 
 

@@ -53,7 +53,8 @@ def test_watch_from_version_gets_exactly_later_events(core: Any, recorders: list
 def test_event_versions_increase_and_deleted_carries_deletion_version(
     core: Any, recorders: list[Recorder]
 ) -> None:
-    recorder = Recorder(core.list_namespaced_config_map, "default", resource_version="1")
+    start = core.list_namespaced_config_map("default").metadata.resource_version
+    recorder = Recorder(core.list_namespaced_config_map, "default", resource_version=start)
     recorders.append(recorder)
     created = core.create_namespaced_config_map("default", cm("a"))
     core.patch_namespaced_config_map("a", "default", {"data": {"x": "1"}})
@@ -92,6 +93,7 @@ def test_timeout_seconds_ends_the_stream(core: Any) -> None:
     ]
 
 
+@pytest.mark.emulator_only("forces compaction via the harness; a real server compacts on a timer")
 def test_expired_version_raises_410(core: Any, kube: KubeEmulator) -> None:
     start = core.list_namespaced_config_map("default").metadata.resource_version
     core.create_namespaced_config_map("default", cm("a"))
@@ -104,6 +106,7 @@ def test_expired_version_raises_410(core: Any, kube: KubeEmulator) -> None:
     assert caught.value.status == 410
 
 
+@pytest.mark.emulator_only("forces compaction via the harness; a real server compacts on a timer")
 def test_expired_version_raises_410_after_the_clients_silent_retry(
     core: Any, kube: KubeEmulator
 ) -> None:
@@ -140,13 +143,19 @@ def test_single_object_watch(core: Any, recorders: list[Recorder], kube: KubeEmu
     core.create_namespaced_config_map("default", cm("mine"))
     core.create_namespaced_config_map("default", cm("other"))
     answer = requests.get(
-        kube.url + "/api/v1/namespaces/default/configmaps/mine?watch=true&timeoutSeconds=1",
+        kube.url + "/api/v1/watch/namespaces/default/configmaps/mine?timeoutSeconds=1",
         timeout=10,
     )
-    names = [line for line in answer.text.splitlines() if line]
-    assert len(names) == 1 and '"name": "mine"' in names[0]
+    events = [json.loads(line) for line in answer.text.splitlines() if line]
+    assert [event["object"]["metadata"]["name"] for event in events] == ["mine"]
+    # On the object's own path, ?watch=true is ignored: the answer is the object.
+    plain = requests.get(
+        kube.url + "/api/v1/namespaces/default/configmaps/mine?watch=true", timeout=5
+    )
+    assert plain.json()["metadata"]["name"] == "mine"
 
 
+@pytest.mark.emulator_only("tests the harness's drop_streams()")
 def test_drop_streams_cuts_open_watches(core: Any, kube: KubeEmulator) -> None:
     recorder = Recorder(core.list_namespaced_config_map, "default", timeout_seconds=30)
     core.create_namespaced_config_map("default", cm("a"))
@@ -161,11 +170,23 @@ def watch_lines(kube: KubeEmulator, query: str, **headers: str) -> list[dict[str
     return [json.loads(line) for line in answer.text.splitlines() if line]
 
 
+def test_send_initial_events_needs_resource_version_match(kube: KubeEmulator) -> None:
+    url = kube.url + "/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true"
+    answer = requests.get(url, timeout=10)
+    assert (answer.status_code, answer.json()["message"]) == (
+        422,
+        'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: '
+        "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+    )
+
+
 def test_send_initial_events_ends_with_a_marked_bookmark(core: Any, kube: KubeEmulator) -> None:
     created = core.create_namespaced_config_map("default", cm("a"))
     version = created.metadata.resource_version
     events = watch_lines(
-        kube, f"resourceVersion={version}&sendInitialEvents=true&allowWatchBookmarks=true"
+        kube,
+        f"resourceVersion={version}&sendInitialEvents=true&allowWatchBookmarks=true"
+        "&resourceVersionMatch=NotOlderThan",
     )
     assert [event["type"] for event in events] == ["ADDED", "BOOKMARK"]
     marker = events[1]["object"]["metadata"]
@@ -184,6 +205,7 @@ def handler_threads() -> set[threading.Thread]:
     return {thread for thread in threading.enumerate() if "process_request" in thread.name}
 
 
+@pytest.mark.emulator_only("observes the emulator's own handler threads")
 def test_watch_ends_when_its_client_hangs_up(kube: KubeEmulator) -> None:
     before = handler_threads()
     url = kube.url + "/api/v1/namespaces/default/configmaps?watch=true"
@@ -193,6 +215,9 @@ def test_watch_ends_when_its_client_hangs_up(kube: KubeEmulator) -> None:
     eventually(lambda: not any(thread.is_alive() for thread in ours))
 
 
+@pytest.mark.emulator_only(
+    "a real server's versions skip (its own writes) and it waits ~3 s, then 504"
+)
 def test_watch_from_a_future_version_waits_for_it(core: Any, recorders: list[Recorder]) -> None:
     now = int(core.list_namespaced_config_map("default").metadata.resource_version)
     recorder = Recorder(core.list_namespaced_config_map, "default", resource_version=str(now + 2))

@@ -1,0 +1,5 @@
+import sys
+
+from edgio_sandbox.demo import main
+
+sys.exit(main())
