@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check reconciler sandbox tests bench charts
 
 typecheck: $(STAMP)
-	$(BIN)/mypy reconciler sandbox/edgio_sandbox charts
+	$(BIN)/mypy reconciler sandbox/edgio_sandbox charts bench
 
 # The real etcd and kube-apiserver the tests run beside the emulator: built once per machine
 # into ~/.cache/edgio-ingress/ (tools/kube/build.sh). With a Go toolchain the real tier
@@ -45,7 +45,14 @@ demo: $(STAMP)
 sandbox: $(STAMP)
 	$(BIN)/edgio-sandbox up --kubeconfig /tmp/edgio-ingress-sandbox.kubeconfig
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP) bench/requirements.txt
+	$(PIP) install -r bench/requirements.txt
+	touch $@
+
+# Not part of `make test`: about 15 minutes on 2 cores; `python -m bench --quick` is a smoke run.
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 # At least 200 seeded fault runs of the controller process against the emulators; prints

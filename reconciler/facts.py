@@ -152,8 +152,15 @@ def finish(
     for note in done.routes.notes:
         ingress_problems[object_key(note.ingress)].append((note.reason, note.message))
     stamp = now()
+    published = published_by_route(rules, settings.owner_id)
+    actions = _actions_by_route(done.report)
+    origins: dict[str | None, tuple[str, ...]] = {}
     for item in done.inputs:
-        facts = route_facts(item, outcomes.get(item.key), done, rules, records, settings)
+        outcome = outcomes.get(item.key)
+        hostname = outcome.origin_hostname if outcome else None
+        if hostname not in origins:
+            origins[hostname] = _origin_addresses(hostname, records, settings)
+        facts = route_facts(item, outcome, done, published, origins[hostname], settings)
         previous = item.obj.get("status") or {}
         status = route_status(facts, previous, stamp)
         statuses[item.key] = status
@@ -162,7 +169,7 @@ def finish(
         problems = _problems(status)
         if item.ingress is not None:
             ingress_problems[item.key].extend(problems)
-        _report(cluster, item, status, previous, problems, done, facts)
+        _report(cluster, item, status, previous, problems, done, facts, actions)
     if not done.dry_run:
         _report_ingresses(cluster, done, ingress_problems)
     return statuses
@@ -187,22 +194,27 @@ def _after(
     return rules, records
 
 
+def published_by_route(
+    rules: Sequence[CdnRule], owner_id: str
+) -> dict[str, dict[tuple[str, str, str], CdnRule]]:
+    """Our rules by the route resource their marker names, in one scan per pass (a scan
+    per route made a pass quadratic: 10,000 routes x 15,000 rules)."""
+    found: dict[str, dict[tuple[str, str, str], CdnRule]] = defaultdict(dict)
+    for rule in rules:
+        if rule.owner is not None and rule.owner.owner == owner_id:
+            found[rule.owner.resource][rule.key] = rule
+    return found
+
+
 def route_facts(
     item: RouteInput,
     outcome: RouteOutcome | None,
     done: Pass,
-    rules: Sequence[CdnRule],
-    records: Sequence[DnsRecord],
+    published_by: Mapping[str, Mapping[tuple[str, str, str], CdnRule]],
+    origin_addresses: tuple[str, ...],
     settings: Settings,
 ) -> RouteFacts:
-    resource = ownership.route_resource(item.key)
-    published = {
-        r.key: r
-        for r in rules
-        if r.owner is not None
-        and r.owner.owner == settings.owner_id
-        and r.owner.resource == resource
-    }
+    published = dict(published_by.get(ownership.route_resource(item.key)) or {})
     hostname = outcome.origin_hostname if outcome else None
     keys = {(r.shortname, r.host, r.path) for r in outcome.rules} if outcome else set()
     return RouteFacts(
@@ -212,7 +224,7 @@ def route_facts(
         errors=item.errors or (outcome.errors if outcome else ()),  # spec, then origin
         deleting=item.deleting,
         published=published,
-        origin_addresses=_origin_addresses(hostname, records, settings),
+        origin_addresses=origin_addresses,
         origin_foreign=_origin_foreign(hostname, done.plan),
         foreign_rules=_foreign_rules(keys, done.plan),
         dns_problem=_dns_problem(hostname, done, settings),
@@ -322,6 +334,7 @@ def _report(
     problems: list[tuple[str, str]],
     done: Pass,
     facts: RouteFacts,
+    actions: Mapping[str, Sequence[tuple[str, str]]],
 ) -> None:
     if item.ingress is not None:  # before the status, so Ready=True finds the hostnames set
         hosts = published_hosts(status)
@@ -330,7 +343,7 @@ def _report(
     if status != previous:
         cluster.write_route_status(item.obj, status)
     targets = [item.obj] + ([item.ingress] if item.ingress is not None else [])
-    for reason, message in _actions(item.key, done.report):
+    for reason, message in actions.get(ownership.route_resource(item.key), ()):
         for target in targets:
             cluster.event(target, reason, message, warning=False)
     cluster.problems(item.obj, problems)
@@ -358,9 +371,10 @@ def _release(
     cluster.remove_finalizer(item.obj)
 
 
-def _actions(key: str, report: ApplyReport) -> list[tuple[str, str]]:
-    resource = ownership.route_resource(key)
-    found = []
+def _actions_by_route(report: ApplyReport) -> dict[str, list[tuple[str, str]]]:
+    """The Events of the rule changes applied, by the route resource that owns them, in
+    one scan per pass (a scan per route was quadratic while 15,000 rules were created)."""
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for change in report.applied:
         if not isinstance(change.subject, CdnRule):
             continue
@@ -369,9 +383,8 @@ def _actions(key: str, report: ApplyReport) -> list[tuple[str, str]]:
             for r in (change.desired, change.current)
             if isinstance(r, CdnRule) and r.owner
         }
-        if resource not in owners:
-            continue
-        found.append(_action_event(change))
+        for resource in owners:
+            found[resource].append(_action_event(change))
     return found
 
 

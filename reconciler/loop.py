@@ -245,10 +245,11 @@ def _summary(result: PassResult, duration: float) -> None:
         for c in status.get("conditions") or []
         if c["type"] == "Ready" and c["status"] == "True"
     )
+    logger = log.bind()  # bound once: the lazy proxy binds anew on every call
     for key, status in sorted(result.statuses.items()):
         conditions = status.get("conditions") or []
         first = conditions[0] if conditions else {}
-        log.debug("route", route=key, ready=first.get("status"), reason=first.get("reason"))
+        logger.debug("route", route=key, ready=first.get("status"), reason=first.get("reason"))
     log.info(
         "pass",
         routes=len(result.statuses),

@@ -184,9 +184,13 @@ def _merged(route: Mapping[str, Any], manifest: Obj) -> Obj:
 
 def defaulted(spec: Mapping[str, Any]) -> Obj:
     """A spec with the CRD's defaults filled in, as the API server stores it, so that a
-    derived spec and its stored copy compare equal."""
-    result = copy.deepcopy(dict(spec))
+    derived spec and its stored copy compare equal.
+
+    Only the dict that gets a default is copied (shallowly): the result is compared,
+    never written, and a deep copy of every route's spec on every pass was a quarter of
+    a no-op pass at 10,000 routes."""
+    result = dict(spec)
     result.setdefault("deletionPolicy", "Delete")
     if isinstance(result.get("origin"), dict):
-        result["origin"].setdefault("path", "/")
+        result["origin"] = {"path": "/", **result["origin"]}
     return result

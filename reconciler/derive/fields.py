@@ -6,6 +6,7 @@ refuse the same bad values with the same words, so the rules live here once.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -51,7 +52,10 @@ def normalise_host(host: str) -> str:
     return host.strip().rstrip(".").lower()
 
 
+@functools.lru_cache(maxsize=4096)
 def host_problem(host: str) -> str | None:
+    """Cached: every route of a pass names one of a few hosts, and `ip_address` raising
+    ValueError for each of them cost more than the rest of the check."""
     if not host:
         return "must be set: Edgio publishes rules by hostname"
     if host.startswith("*"):
