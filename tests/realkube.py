@@ -141,10 +141,10 @@ def _remove(session: requests.Session, url: str, collection: str, item: dict[str
     session.delete(path, params={"gracePeriodSeconds": "0"}, timeout=10)
 
 
-def _sweep(session: requests.Session, url: str, baseline: set[str]) -> None:
+def _delete_new(session: requests.Session, url: str, baseline: set[str]) -> None:
     """Delete what the test created: custom resources, then their CRDs, then built-ins,
-    then namespaces (finalized by hand: no controller-manager empties them); poll until
-    all are gone, so the next test starts where this one did."""
+    then namespaces (finalized by hand: no controller-manager empties them), so the next
+    test starts where this one did."""
     for path in [*_custom_paths(session, url), *SWEPT]:
         for item in _items(session, url, path):
             if item["metadata"]["uid"] not in baseline:
@@ -166,16 +166,18 @@ def _sweep(session: requests.Session, url: str, baseline: set[str]) -> None:
                 },
                 timeout=10,
             )
+
+
+def _sweep(session: requests.Session, url: str, baseline: set[str]) -> None:
+    """Delete what the test created, and again until all of it is gone: a delete can
+    race a write the test's own processes were still making, so one round is not enough."""
     deadline = time.monotonic() + 60
     while True:
+        _delete_new(session, url, baseline)
         left = _uids(session, url) - baseline
         if not left:
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"real kube-apiserver: {len(left)} objects outlived the sweep")
         # A CRD's removal is asynchronous: its cleanup controller deletes its objects first.
-        for path in _custom_paths(session, url):
-            for item in _items(session, url, path):
-                if item["metadata"]["uid"] in left and item["metadata"].get("finalizers"):
-                    _remove(session, url, path, item)
         time.sleep(0.05)
