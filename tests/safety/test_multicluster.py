@@ -18,11 +18,6 @@ def instance(world: World, path: str) -> dict[str, object]:
     )
 
 
-@pytest.mark.skip(
-    reason="in the full parallel suite it times out waiting for both clusters to converge, "
-    "though it passes alone; out of make test until that is understood (remove this mark "
-    "to run it)"
-)
 def test_two_controllers_never_touch_each_others_objects(
     world: World, other_cluster: World
 ) -> None:
@@ -38,11 +33,15 @@ def test_two_controllers_never_touch_each_others_objects(
             annotations={"cdn.edgio.io/origin-hostname": "origin.example.com"},
         ),
     )
+    # Cluster A publishes first: whichever controller writes /fred or origin.example.com
+    # first owns it, and this scenario is about B meeting A's objects, not about that race
+    # (which a loaded machine decides either way).
     world.start("--owner-id", "cluster-a", "--interval", "1s")
+    eventually(lambda: converged(world, "web"), timeout=60)
     other_cluster.start(
         "--owner-id", "cluster-b", "--origin-hostname", "origin-b.example.com", "--interval", "1s"
     )
-    eventually(lambda: converged(world, "web") and converged(other_cluster, "site"), timeout=90)
+    eventually(lambda: converged(other_cluster, "site"), timeout=60)
     eventually(lambda: other_cluster.condition("thief", "Conflict").get("reason") == "ForeignRule")
     eventually(
         lambda: other_cluster.condition("squatter", "DnsReady").get("reason") == "OriginForeign"
