@@ -12,6 +12,11 @@ with it, an edited route drops its old paths, and an origin name still used by a
 loses the addresses of departed nodes. So deleting your last Ingress still works, while
 a controller that suddenly sees no routes at all writes nothing and says why.
 
+The same limits apply one step earlier, to the sweep of derived EdgioRoutes whose
+Ingresses are no longer Edgio's (`check_sweep`): deleting a route unpublishes it, and an
+IngressClass or label change that takes most Ingresses away at once looks like a mistake
+before it looks like a decision. A route whose Ingress was deleted is not counted.
+
 Pure: the plan, what was listed, and which routes and origin names the cluster has.
 """
 
@@ -26,7 +31,7 @@ from reconciler.api import Reason
 from reconciler.model import Action, CdnRule, DnsRecord, Plan, Skipped
 
 DEFAULT_MAX_SHARE = 0.5
-Kind = Literal["records", "rules"]
+Kind = Literal["records", "rules", "routes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +69,16 @@ class Refusal:
 
     @property
     def message(self) -> str:
-        what = "DNS records" if self.kind == "records" else "Edgio rules"
         limit = "all of them" if self.deleting == self.owned else f"limit {self.max_share:.0%}"
+        if self.kind == "routes":
+            return (
+                f"mass deletion refused: the pass would delete {self.deleting} of "
+                f"{self.owned} derived EdgioRoutes whose Ingresses still exist but are no "
+                f"longer Edgio's ({limit}); those routes were kept and stay published. Check "
+                "the IngressClasses, the `cdn: edgio` labels and the controller's flags; if "
+                "the deletion is intended, run with --allow-mass-delete"
+            )
+        what = "DNS records" if self.kind == "records" else "Edgio rules"
         return (
             f"mass deletion refused: the pass would delete {self.deleting} of {self.owned} "
             f"owned {what} that no EdgioRoute in the cluster accounts for ({limit}); "
@@ -125,6 +138,14 @@ def check(
     return _judge("rules", len(rule_deletes), len(owned_rules(rules, owner)), guard) or _judge(
         "records", len(record_deletes), len(owned_records(records, owner)), guard
     )
+
+
+def check_sweep(released: int, derived: int, guard: DeleteGuard = DEFAULT_GUARD) -> Refusal | None:
+    """The refusal a sweep of `released` of the `derived` routes earns, if any. One route
+    is always let go: taking the label off your only Ingress is plainly meant."""
+    if guard.allow or released <= 1:
+        return None
+    return _judge("routes", released, derived, guard)
 
 
 def _judge(kind: Kind, deleting: int, owned: int, guard: DeleteGuard) -> Refusal | None:

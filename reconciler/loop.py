@@ -154,8 +154,8 @@ class Loop:
         duration = time.monotonic() - started
         metrics.PASS_DURATION.observe(duration)
         self._count(result)
-        if result.refusal is not None:
-            self._refused(result.refusal)
+        for refusal in result.refusals:
+            self._refused(refusal)
         if result.ok:
             self._failures = 0
             metrics.LAST_SUCCESSFUL_PASS.set(time.time())

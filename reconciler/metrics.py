@@ -66,6 +66,7 @@ WATCH_RESTARTS = Counter(
 )
 MASS_DELETE_REFUSED = Counter(
     "edgio_ingress_mass_delete_refused_total",
-    "Passes the mass-deletion guard refused, by what they would have deleted (records, rules).",
+    "Passes the mass-deletion guard refused, by what they would have deleted "
+    "(records, rules, routes).",
     ["kind"],
 )

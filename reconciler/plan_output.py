@@ -79,7 +79,7 @@ def as_json(result: PassResult) -> dict[str, Any]:
         "skipped": [skip_row(s) for s in result.plan.skipped],
         "routes": routes,
         "listingProblems": {k: v.message for k, v in sorted(result.listing_problems.items())},
-        "refusal": result.refusal.message if result.refusal is not None else None,
+        "refusal": " ".join(r.message for r in result.refusals) or None,
     }
 
 

@@ -2,7 +2,9 @@
 
 Pure and level-triggered: every pass compares all Edgio Ingresses with all stored routes,
 so a derived route whose Ingress is gone (or no longer Edgio's) is found by this sweep
-whatever events were missed, instead of being left to garbage collection. A route a
+whatever events were missed, instead of being left to garbage collection. The cache only
+nominates a route for the sweep: `sweep_verdict` judges it on its Ingress as the API
+server has it now, since deleting a route unpublishes it. A route a
 user wrote directly (no derived-from label) is never overwritten: an Ingress of the same
 name is told so instead. Every route that is not being deleted carries our finalizer,
 added before anything is published for it.
@@ -112,6 +114,31 @@ def route_set(
     for key in sorted(stored):
         writes.extend(_stored_write(stored[key], key in ours))
     return RouteSet(tuple(writes), tuple(notes), invalid, sources)
+
+
+class Verdict(enum.StrEnum):
+    """What the API server says of the Ingress behind a route the cache would sweep."""
+
+    GONE = "gone"  # deleted: the route goes, as the user asked
+    RELEASED = "released"  # still there but no longer Edgio's: goes, within the guard
+    HELD = "held"  # still Edgio's: the cache is behind or wrong, the route stays
+
+
+def is_sweep(write: RouteWrite) -> bool:
+    return write.action is WriteAction.DELETE and is_derived(write.route)
+
+
+def sweep_verdict(
+    live: Mapping[str, Any] | None, ingress_classes: Iterable[Mapping[str, Any]]
+) -> Verdict:
+    """`live` is the route's Ingress read from the API server (None: not found)."""
+    if live is None:
+        return Verdict.GONE
+    classes = list(ingress_classes)
+    controllers, defaults = class_controllers(classes), default_classes(classes)
+    if is_edgio_ingress(live, controllers, api.CONTROLLER_NAME, defaults):
+        return Verdict.HELD
+    return Verdict.RELEASED
 
 
 def _name_taken(ingress: Obj, key: str) -> Note:

@@ -349,10 +349,9 @@ def _once(setup: Setup, loop: Loop, elector: LeaseElector | None) -> int:
     finally:
         if elector is not None:
             elector.release()
-    if result.refusal is not None:
-        print(f"error: {result.refusal.message}", file=sys.stderr)
-        return EXIT_FAILED
-    return 0
+    for refusal in result.refusals:
+        print(f"error: {refusal.message}", file=sys.stderr)
+    return EXIT_FAILED if result.refusals else 0
 
 
 def _wait_for_lease(elector: LeaseElector) -> bool:

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+import structlog
+
 from reconciler import ownership
 from reconciler.apply import ApplyReport, apply_plan
 from reconciler.cache import ProviderCache
@@ -30,14 +32,40 @@ from reconciler.derive.desired import (
 )
 from reconciler.diff import plan
 from reconciler.facts import Actual, Pass, RouteInput, finish, problem_of, read_routes
-from reconciler.guard import DEFAULT_GUARD, Accounted, DeleteGuard, Refusal, check, refused
+from reconciler.guard import (
+    DEFAULT_GUARD,
+    Accounted,
+    DeleteGuard,
+    Refusal,
+    check,
+    check_sweep,
+    refused,
+)
 from reconciler.model import Plan, Policy
 from reconciler.providers.base import ProviderError
-from reconciler.routeset import RouteSet, RouteWrite, WriteAction, route_set
+from reconciler.routeset import (
+    RouteSet,
+    RouteWrite,
+    Verdict,
+    WriteAction,
+    is_deleting,
+    is_derived,
+    is_sweep,
+    route_set,
+    sweep_verdict,
+)
 from reconciler.status import Problem
 
-__all__ = ["ClusterWriteFailed", "PassResult", "Snapshot", "problem_of", "run_once"]
+__all__ = [
+    "ClusterReadFailed",
+    "ClusterWriteFailed",
+    "PassResult",
+    "Snapshot",
+    "problem_of",
+    "run_once",
+]
 
+log = structlog.get_logger(__name__)
 Obj = dict[str, Any]
 
 
@@ -56,6 +84,10 @@ class Cluster(Protocol):
     """What a pass needs of Kubernetes: read a snapshot, write routes and what users see."""
 
     def snapshot(self) -> Snapshot: ...
+
+    def read_ingress(self, namespace: str, name: str) -> Obj | None:
+        """The Ingress as the API server has it now, not the cache (None: not found)."""
+        ...
 
     def write_route(self, write: RouteWrite) -> Obj: ...
 
@@ -93,11 +125,16 @@ class PassResult:
     dry_run: bool = False
     desired: DesiredState | None = None
     refusal: Refusal | None = None  # the mass-deletion guard refused the plan: nothing written
+    sweep_refusal: Refusal | None = None  # ... refused the route sweep: those routes stay
+
+    @property
+    def refusals(self) -> tuple[Refusal, ...]:
+        return tuple(r for r in (self.sweep_refusal, self.refusal) if r is not None)
 
     @property
     def ok(self) -> bool:
         """The pass planned against every zone and account and every write went through."""
-        return self.report.ok and not self.listing_problems and self.refusal is None
+        return self.report.ok and not self.listing_problems and not self.refusals
 
 
 def run_once(
@@ -111,6 +148,7 @@ def run_once(
     """One level-triggered pass; `full` lists every zone and account again."""
     snapshot = cluster.snapshot()
     routes = route_set(snapshot.ingresses, snapshot.ingress_classes, snapshot.routes)
+    routes, sweep_refusal = _confirmed(cluster, routes, snapshot, settings.guard)
     stored = _write_routes(cluster, routes, snapshot.routes, dry_run)
     inputs = read_routes(stored, routes, settings.core)
     actual = read_actual(cache, settings, inputs, full=full)
@@ -131,6 +169,7 @@ def run_once(
         dry_run,
         desired,
         refusal,
+        sweep_refusal,
     )
 
 
@@ -180,6 +219,48 @@ def accounted(
     )
 
 
+def _confirmed(
+    cluster: Cluster, routes: RouteSet, snapshot: Snapshot, guard: DeleteGuard
+) -> tuple[RouteSet, Refusal | None]:
+    """The route set with only the sweeps the API server confirms, within the guard.
+
+    The cache nominates derived routes whose Ingress looks gone; each is read again from
+    the API server, so a cache that is behind or came up empty deletes nothing. Routes
+    whose Ingresses were deleted go; routes whose Ingresses merely stopped being Edgio's
+    go unless that is most of them (`check_sweep`); the rest stay."""
+    sweeps = [w for w in routes.writes if is_sweep(w)]
+    if not sweeps:
+        return routes, None
+    verdicts = {id(w): _verdict(cluster, w, snapshot) for w in sweeps}
+    released = [w for w in sweeps if verdicts[id(w)] is Verdict.RELEASED]
+    derived = sum(is_derived(r) and not is_deleting(r) for r in snapshot.routes)
+    refusal = check_sweep(len(released), derived, guard)
+    held = [w for w in sweeps if verdicts[id(w)] is Verdict.HELD]
+    if held:
+        log.warning(
+            "route sweep held: the API server still has these Ingresses as Edgio's",
+            routes=[_route_name(w.route) for w in held[:10]],
+            count=len(held),
+        )
+    dropped = {id(w) for w in held} | ({id(w) for w in released} if refusal else set())
+    kept = tuple(w for w in routes.writes if id(w) not in dropped)
+    return replace(routes, writes=kept), refusal
+
+
+def _verdict(cluster: Cluster, write: RouteWrite, snapshot: Snapshot) -> Verdict:
+    namespace, name = _name_key(write.route)
+    try:
+        live = cluster.read_ingress(namespace, name)
+    except ClusterReadFailed:
+        return Verdict.HELD
+    return sweep_verdict(live, snapshot.ingress_classes)
+
+
+def _route_name(route: Obj) -> str:
+    namespace, name = _name_key(route)
+    return f"{namespace}/{name}"
+
+
 def _name_key(obj: Obj) -> tuple[str, str]:
     metadata = obj.get("metadata") or {}
     return (metadata.get("namespace") or "default", metadata.get("name", ""))
@@ -204,6 +285,10 @@ def _write_routes(
 
 class ClusterWriteFailed(Exception):
     """A write to the cluster that failed; the pass goes on and the next one retries."""
+
+
+class ClusterReadFailed(Exception):
+    """A read from the API server that failed; what depended on it waits for a pass."""
 
 
 def _as_if_written(write: RouteWrite) -> Obj:

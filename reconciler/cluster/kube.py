@@ -9,6 +9,7 @@ finalizers and Events. A write that fails is logged and retried by the next pass
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from reconciler.cluster.events import EventRecorder
 from reconciler.cluster.informer import Informer
 from reconciler.derive.ingress import object_key
 from reconciler.routeset import RouteWrite, WriteAction
-from reconciler.sync import ClusterWriteFailed, Snapshot
+from reconciler.sync import ClusterReadFailed, ClusterWriteFailed, Snapshot
 
 log = structlog.get_logger(__name__)
 Obj = dict[str, Any]
@@ -168,6 +169,19 @@ class KubeCluster:
             services=objects("services"),
             nodes=objects("nodes"),
         )
+
+    def read_ingress(self, namespace: str, name: str) -> Obj | None:
+        try:
+            response = self._networking.read_namespaced_ingress(
+                name, namespace, _preload_content=False
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            log.warning("ingress read failed", ingress=f"{namespace}/{name}", status=error.status)
+            raise ClusterReadFailed(str(error.status)) from None
+        found: Obj = json.loads(response.data)
+        return found
 
     # --- writes -----------------------------------------------------------------------
 

@@ -87,6 +87,9 @@ class MemoryCluster:
             nodes=tuple(copy.deepcopy(self.nodes)),
         )
 
+    def read_ingress(self, namespace: str, name: str) -> Obj | None:
+        return next((i for i in self.ingresses if object_key(i) == f"{namespace}/{name}"), None)
+
     def write_route(self, write: RouteWrite) -> Obj:
         route = copy.deepcopy(write.route)
         key = object_key(route)

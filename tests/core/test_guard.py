@@ -17,6 +17,7 @@ from reconciler.guard import (
     DeleteGuard,
     Refusal,
     check,
+    check_sweep,
     owned_records,
     owned_rules,
     refused,
@@ -238,3 +239,15 @@ def test_deleting_every_owned_rule_unaccounted_is_always_refused(doomed: list[Cd
     result = Plan(changes=tuple(Change(Action.DELETE, current=r) for r in doomed))
     for share in (0.0, 0.5, 1.0):
         assert check(result, [], doomed, ME, Accounted(), DeleteGuard(share)) is not None
+
+
+def test_the_sweep_may_release_one_route_or_up_to_the_share() -> None:
+    assert check_sweep(1, 1) is None  # the label taken off your only Ingress
+    assert check_sweep(2, 4) is None
+    refusal = check_sweep(3, 4)
+    assert refusal is not None and refusal.kind == "routes"
+    assert "delete 3 of 4 derived EdgioRoutes" in refusal.message
+    assert "stay published" in refusal.message and "--allow-mass-delete" in refusal.message
+    assert check_sweep(2, 2) is not None
+    assert check_sweep(3, 4, DeleteGuard(0.8)) is None
+    assert check_sweep(4, 4, DeleteGuard(allow=True)) is None

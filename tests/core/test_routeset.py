@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from reconciler import api
-from reconciler.routeset import WriteAction, route_set
+from reconciler.routeset import Verdict, WriteAction, is_sweep, route_set, sweep_verdict
 
 
 def ingress(name: str = "web", path: str = "/fred", **labels: str) -> dict[str, Any]:
@@ -72,6 +72,20 @@ def test_the_sweep_deletes_routes_whose_ingress_is_gone_or_not_ours() -> None:
     not_ours = ingress()
     not_ours["metadata"]["labels"] = {}
     assert route_set([not_ours], [], [route]).writes[0].action is WriteAction.DELETE
+    assert is_sweep(gone)
+
+
+def test_the_api_server_has_the_last_word_on_a_sweep() -> None:
+    """The cache only nominates: the Ingress as read now decides."""
+    released = ingress()
+    released["metadata"]["labels"] = {}
+    assert sweep_verdict(None, []) is Verdict.GONE
+    assert sweep_verdict(ingress(), []) is Verdict.HELD
+    assert sweep_verdict(released, []) is Verdict.RELEASED
+    by_class = {**released, "spec": {**released["spec"], "ingressClassName": "edgio"}}
+    edgio_class = {"metadata": {"name": "edgio"}, "spec": {"controller": api.CONTROLLER_NAME}}
+    assert sweep_verdict(by_class, [edgio_class]) is Verdict.HELD
+    assert sweep_verdict(by_class, []) is Verdict.RELEASED
 
 
 def test_a_user_route_is_finalized_never_overwritten_and_a_clash_is_told() -> None:

@@ -23,6 +23,7 @@ from reconciler import ownership
 from reconciler.apply import ApplyReport
 from reconciler.cache import ProviderCache
 from reconciler.derive.desired import Settings
+from reconciler.derive.ingress import object_key
 from reconciler.model import Action, CdnRule, DnsRecord, OwnerMarker, Plan
 from reconciler.providers.base import CdnProvider
 from reconciler.providers.edgio import EdgioCdn
@@ -65,6 +66,10 @@ class MemoryCluster:
             services=tuple(self.scene.services),
             nodes=tuple(self.scene.nodes),
         )
+
+    def read_ingress(self, namespace: str, name: str) -> Obj | None:
+        key = f"{namespace}/{name}"
+        return next((i for i in self.scene.ingresses if object_key(i) == key), None)
 
     def write_route(self, write: RouteWrite) -> Obj:
         route = copy.deepcopy(write.route)

@@ -137,3 +137,42 @@ def test_a_wrong_owner_id_is_refused_with_condition_event_and_metric(
     assert sorted(world.rules()) == ["/fred", "/other"]
     assert world.a_records() == ["203.0.113.1", "203.0.113.2"]
     assert converged(world, "web") and converged(world, "other")
+
+
+def test_an_ingress_cache_that_came_up_empty_deletes_no_route(world: World) -> None:
+    """Routes listed, Ingresses not: the sweep reads each Ingress from the API server,
+    finds it still Edgio's, and keeps the route and its rules."""
+    publish_two_routes(world)
+    path, (api_version, kind) = next(iter(LISTS.items()))
+    body = {"apiVersion": api_version, "kind": kind, "metadata": {}, "items": []}
+    world.kube.faults.add(method="GET", path=path, status=200, body=json.dumps(body).encode())
+    result = world.once("--owner-id", OWNER)
+    assert result.returncode == 0, result.stderr
+    assert "route sweep held" in result.stderr
+    assert not (world.route("web") or {})["metadata"].get("deletionTimestamp")
+    assert not (world.route("other") or {})["metadata"].get("deletionTimestamp")
+    assert sorted(world.rules()) == ["/fred", "/other"]
+    assert converged(world, "web") and converged(world, "other")
+
+
+def test_most_ingresses_leaving_edgio_at_once_is_refused_until_allowed(world: World) -> None:
+    """Two of three Ingresses lose `cdn: edgio` together (a label dropped from a shared
+    overlay, say): their routes stay published until the operator allows the sweep; a
+    single Ingress leaving goes through at once."""
+    publish_two_routes(world)
+    world.apply(ingress("third", paths=("/third",)))
+    assert world.once("--owner-id", OWNER).returncode == 0
+    world.kubectl("label", "ingress", "web", "other", "cdn-")
+    refused = world.once("--owner-id", OWNER)
+    assert refused.returncode == 1
+    assert "delete 2 of 3 derived EdgioRoutes" in refused.stderr
+    assert sorted(world.rules()) == ["/fred", "/other", "/third"]
+    plan = plan_json(world, "--owner-id", OWNER)
+    assert "derived EdgioRoutes" in plan["refusal"]
+    allowed = world.once("--owner-id", OWNER, "--allow-mass-delete")
+    assert allowed.returncode == 0, allowed.stderr
+    eventually(lambda: sorted(world.rules()) == ["/third"])
+    assert world.route("web") is None and world.route("other") is None
+    world.kubectl("label", "ingress", "third", "cdn-")
+    assert world.once("--owner-id", OWNER).returncode == 0
+    eventually(lambda: world.rules() == {})
