@@ -18,6 +18,8 @@ CLUSTER_READS = {
     for group, resource in (("", "nodes"), ("networking.k8s.io", "ingressclasses"))
     for verb in ("get", "list", "watch")
 }
+# With no ownerId set, the controller derives one from the kube-system namespace's uid.
+OWNER_ID_READ = {(CLUSTER, "", "namespaces/kube-system", "get")}
 
 
 def route_grants(where: str) -> set[Grant]:
@@ -82,13 +84,18 @@ def granted(objects: list[dict[str, Any]]) -> set[Grant]:
 
 def test_cluster_wide_mode_grants_exactly_what_the_controller_needs() -> None:
     secret = f"{FULLNAME}-credentials"
-    assert granted(render()) == CLUSTER_READS | route_grants(CLUSTER) | release_grants(secret)
+    assert granted(render()) == (
+        CLUSTER_READS | OWNER_ID_READ | route_grants(CLUSTER) | release_grants(secret)
+    )
+    with_owner = render({"controller": {"ownerId": "cluster-a"}})
+    assert granted(with_owner) == CLUSTER_READS | route_grants(CLUSTER) | release_grants(secret)
 
 
 def test_namespaced_mode_uses_roles_in_each_watched_namespace() -> None:
     objects = render(CUSTOM)
     expected = (
         CLUSTER_READS
+        | OWNER_ID_READ
         | route_grants("shop")
         | route_grants("blog")
         | release_grants("edgio-credentials")
@@ -98,6 +105,7 @@ def test_namespaced_mode_uses_roles_in_each_watched_namespace() -> None:
     assert {resource for rule in cluster_role["rules"] for resource in rule["resources"]} == {
         "nodes",
         "ingressclasses",
+        "namespaces",
     }
 
 

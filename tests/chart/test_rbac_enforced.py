@@ -1,0 +1,102 @@
+"""The chart's RBAC, enforced: on the real kube-apiserver (authorization mode RBAC) the
+controller runs as the chart's ServiceAccount, with a token from the TokenRequest API, and
+must publish a route with nothing but what the chart grants: read the caches, derive the
+route, write its status and the Ingress's hostnames, send Events, hold its Lease and, with
+no owner id set, read the kube-system namespace. test_rbac.py checks the rules as written;
+this checks that they are enough, in the cluster-wide and in the namespaced mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from edgio_sandbox.edgio import EdgioEmulator
+from edgio_sandbox.realkube import RealKube
+from edgio_sandbox.vultr import VultrEmulator
+from tests.chart.chart import FULLNAME, NAMESPACE, render
+from tests.controller.conftest import SHORTNAME, ZONE, World, converged, ingress
+from tests.realkube import real_kube, real_kube_server  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+
+
+@pytest.fixture
+def world(tmp_path: Path, real_kube: RealKube) -> Iterator[World]:  # noqa: F811
+    with (
+        VultrEmulator(zones=(ZONE,)) as vultr,
+        EdgioEmulator(shortnames=(SHORTNAME,)) as edgio,
+    ):
+        world = World(tmp_path, real_kube, vultr, edgio)
+        try:
+            yield world
+        finally:
+            world.stop_all()
+
+
+def service_account_kubeconfig(world: World, admin: Path, token: str) -> Path:
+    """The admin kubeconfig with the ServiceAccount's token in place of the admin's."""
+    config: dict[str, Any] = yaml.safe_load(admin.read_text())
+    config["users"] = [{"name": "admin", "user": {"token": token}}]
+    path = world.tmp / "service-account.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.mark.parametrize(
+    "values", [{}, {"watchNamespaces": ["default"]}], ids=["cluster", "namespaced"]
+)
+def test_the_chart_grants_all_a_pass_needs(world: World, values: dict[str, Any]) -> None:
+    world.kubectl("create", "namespace", NAMESPACE)
+    rbac = [obj for obj in render(values) if obj["kind"] in RBAC_KINDS]
+    world.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(rbac))
+    world.seed_cluster()
+    world.apply(ingress("web"))
+    token = world.kubectl("create", "token", FULLNAME, "--namespace", NAMESPACE).strip()
+    env = {
+        **world.env,
+        "KUBECONFIG": str(service_account_kubeconfig(world, world.kubeconfig, token)),
+        "POD_NAMESPACE": NAMESPACE,
+    }
+    scope = ["--namespace", "default"] if values else []
+    result = world.once(*scope, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "403" not in result.stderr, result.stderr
+    assert converged(world, "web") and "/fred" in world.rules()
+    loaded = world.kube.get("networking.k8s.io/v1", "Ingress", "web", "default") or {}
+    assert loaded["status"]["loadBalancer"]["ingress"], "the Ingress status was not written"
+    assert world.events("EdgioRoute"), "no Event was recorded"
+    assert world.kube.get("coordination.k8s.io/v1", "Lease", "edgio-ingress", NAMESPACE)
+
+
+def test_the_service_account_may_not_read_other_secrets(world: World) -> None:
+    """Least privilege, checked by the server: no Secret but the credentials one."""
+    world.kubectl("create", "namespace", NAMESPACE)
+    rbac = [obj for obj in render() if obj["kind"] in RBAC_KINDS]
+    world.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(rbac))
+    as_controller = f"system:serviceaccount:{NAMESPACE}:{FULLNAME}"
+    allowed = [
+        ("get", f"secrets/{FULLNAME}-credentials", NAMESPACE),
+        ("list", "ingresses.networking.k8s.io", "default"),
+        ("create", "events", "default"),
+    ]
+    denied = [
+        ("get", "secrets/other", NAMESPACE),
+        ("list", "secrets", NAMESPACE),
+        ("delete", "ingresses.networking.k8s.io", "default"),
+        ("update", "nodes", ""),
+    ]
+    for verb, resource, namespace in allowed + denied:
+        where = ["--namespace", namespace] if namespace else []
+        answer = world.kubectl(
+            "auth", "can-i", verb, resource, "--as", as_controller, *where, check=False
+        ).strip()
+        assert answer == ("yes" if (verb, resource, namespace) in allowed else "no"), (
+            verb,
+            resource,
+        )
