@@ -79,6 +79,7 @@ class Reason(enum.StrEnum):
     # providers
     PROVIDER_AUTH_FAILED = "ProviderAuthFailed"
     PROVIDER_UNAVAILABLE = "ProviderUnavailable"
+    PROVIDER_NOT_FOUND = "ProviderNotFound"
     PROVIDER_REJECTED = "ProviderRejected"
     PROVIDER_THROTTLED = "ProviderThrottled"
     PUBLISHING = "Publishing"

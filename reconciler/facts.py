@@ -131,6 +131,7 @@ def problem_of(error: ProviderError) -> Problem:
     """A provider error as a condition reason; the clients already keep secrets out."""
     reasons = {
         "ProviderAuthFailed": api.Reason.PROVIDER_AUTH_FAILED,
+        "ProviderNotFound": api.Reason.PROVIDER_NOT_FOUND,
         "ProviderRejected": api.Reason.PROVIDER_REJECTED,
         "ProviderThrottled": api.Reason.PROVIDER_THROTTLED,
     }

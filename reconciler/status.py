@@ -34,6 +34,7 @@ PROVIDER_REASONS = frozenset(
     {
         Reason.PROVIDER_AUTH_FAILED,
         Reason.PROVIDER_UNAVAILABLE,
+        Reason.PROVIDER_NOT_FOUND,
         Reason.PROVIDER_REJECTED,
         Reason.PROVIDER_THROTTLED,
         Reason.MASS_DELETE_REFUSED,

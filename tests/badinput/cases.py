@@ -518,7 +518,7 @@ CASES: tuple[Case, ...] = (
         (annotated("z1", "origin-hostname", "origin.missing.example"),),
         "EdgioRoute",
         "default/z1",
-        "ProviderUnavailable",
+        "ProviderNotFound",
         "HTTP 404: Domain not found: missing.example",
         hook=zone_missing_in_vultr,
     ),
