@@ -7,36 +7,19 @@ this checks that they are enough, in the cluster-wide and in the namespaced mode
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from edgio_sandbox.edgio import EdgioEmulator
-from edgio_sandbox.realkube import RealKube
-from edgio_sandbox.vultr import VultrEmulator
 from tests.chart.chart import FULLNAME, NAMESPACE, render
-from tests.controller.conftest import SHORTNAME, ZONE, World, converged, ingress
-from tests.realkube import real_kube, real_kube_server  # noqa: F401
+from tests.controller.conftest import World, converged, ingress
 
-pytestmark = pytest.mark.slow
+# The emulator authorises everything: only the real server can say no.
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("kube", ["real"], indirect=True)]
 
 RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
-
-
-@pytest.fixture
-def world(tmp_path: Path, real_kube: RealKube) -> Iterator[World]:  # noqa: F811
-    with (
-        VultrEmulator(zones=(ZONE,)) as vultr,
-        EdgioEmulator(shortnames=(SHORTNAME,)) as edgio,
-    ):
-        world = World(tmp_path, real_kube, vultr, edgio)
-        try:
-            yield world
-        finally:
-            world.stop_all()
 
 
 def service_account_kubeconfig(world: World, admin: Path, token: str) -> Path:
