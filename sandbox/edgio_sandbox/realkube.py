@@ -41,7 +41,8 @@ from types import TracebackType
 from typing import Any, Self
 
 import requests
-import yaml
+
+from edgio_sandbox.kubeconfig import write_kubeconfig
 
 Obj = dict[str, Any]
 Objs = list[Obj]
@@ -161,35 +162,12 @@ class RealKube:
 
     # --- harness API -------------------------------------------------------------------
 
-    def kubeconfig(self, path: str | Path) -> Path:
+    def kubeconfig(self, path: str | Path, token: str | None = None) -> Path:
         """Write a kubeconfig for `kubectl` and the client: our CA (inline, so the file
-        stands alone), the admin token."""
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": "realkube",
-                    "cluster": {
-                        "server": self.url,
-                        "certificate-authority-data": base64.b64encode(
-                            self.ca_file.read_bytes()
-                        ).decode(),
-                    },
-                }
-            ],
-            "users": [{"name": "admin", "user": {"token": self.token}}],
-            "contexts": [
-                {
-                    "name": "realkube",
-                    "context": {"cluster": "realkube", "user": "admin", "namespace": "default"},
-                }
-            ],
-            "current-context": "realkube",
-        }
-        target = Path(path)
-        target.write_text(yaml.safe_dump(config, sort_keys=False))
-        return target
+        stands alone) and the admin token, or `token` (a ServiceAccount's, say)."""
+        ca = base64.b64encode(self.ca_file.read_bytes()).decode()
+        cluster = {"server": self.url, "certificate-authority-data": ca}
+        return write_kubeconfig(path, "realkube", cluster, token or self.token)
 
     def api_client(self) -> Any:
         """A `kubernetes.client.ApiClient` for this server, without touching ~/.kube."""

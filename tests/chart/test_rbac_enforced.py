@@ -7,7 +7,6 @@ this checks that they are enough, in the cluster-wide and in the namespaced mode
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,15 +21,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.parametrize("kube", ["real"], indire
 RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
 
 
-def service_account_kubeconfig(world: World, admin: Path, token: str) -> Path:
-    """The admin kubeconfig with the ServiceAccount's token in place of the admin's."""
-    config: dict[str, Any] = yaml.safe_load(admin.read_text())
-    config["users"] = [{"name": "admin", "user": {"token": token}}]
-    path = world.tmp / "service-account.kubeconfig"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
 @pytest.mark.parametrize(
     "values", [{}, {"watchNamespaces": ["default"]}], ids=["cluster", "namespaced"]
 )
@@ -43,7 +33,7 @@ def test_the_chart_grants_all_a_pass_needs(world: World, values: dict[str, Any])
     token = world.kubectl("create", "token", FULLNAME, "--namespace", NAMESPACE).strip()
     env = {
         **world.env,
-        "KUBECONFIG": str(service_account_kubeconfig(world, world.kubeconfig, token)),
+        "KUBECONFIG": str(world.kube.kubeconfig(world.tmp / "controller.kubeconfig", token)),
         "POD_NAMESPACE": NAMESPACE,
     }
     scope = ["--namespace", "default"] if values else []

@@ -26,6 +26,7 @@ from urllib.parse import unquote
 import yaml
 
 from edgio_sandbox.httpbase import EmulatorServer, Request, Response
+from edgio_sandbox.kubeconfig import write_kubeconfig
 
 from . import status
 from .builtins import Admission
@@ -134,22 +135,7 @@ class KubeEmulator(EmulatorServer):
 
     def kubeconfig(self, path: str | Path) -> Path:
         """Write a kubeconfig for this server (plain HTTP, a dummy bearer token)."""
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "sandbox", "cluster": {"server": self.url}}],
-            "users": [{"name": "sandbox", "user": {"token": "sandbox-token"}}],
-            "contexts": [
-                {
-                    "name": "sandbox",
-                    "context": {"cluster": "sandbox", "user": "sandbox", "namespace": "default"},
-                }
-            ],
-            "current-context": "sandbox",
-        }
-        target = Path(path)
-        target.write_text(yaml.safe_dump(config, sort_keys=False))
-        return target
+        return write_kubeconfig(path, "sandbox", {"server": self.url}, "sandbox-token")
 
     def api_client(self) -> Any:
         """A `kubernetes.client.ApiClient` for this server, without touching ~/.kube."""
