@@ -10,6 +10,10 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+# The `kube` fixture (the emulator or the real kube-apiserver, by parameter) and the real
+# server's own fixtures, for every directory that runs a test on both.
+pytest_plugins = ["tests.realkube"]
+
 settings.register_profile(
     "dev", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import requests
 
+from edgio_sandbox.kube import KubeEmulator
 from edgio_sandbox.realkube import RealKube, binaries_present, default_binaries
 
 # What the sweep lists after each test: every kind a conformance test may create (the
@@ -92,6 +93,17 @@ def real_kube(real_kube_server: RealKube, monkeypatch: pytest.MonkeyPatch) -> It
     baseline = _uids(session, real_kube_server.url)
     yield real_kube_server
     _sweep(session, real_kube_server.url, baseline)
+
+
+@pytest.fixture
+def kube(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The emulator, fresh; or the session's real kube-apiserver, swept after the test
+    (the parameter `parametrize_kube` gives)."""
+    if request.param == "real":
+        yield request.getfixturevalue("real_kube")
+        return
+    with KubeEmulator() as server:
+        yield server
 
 
 # --- the sweep ---------------------------------------------------------------------------

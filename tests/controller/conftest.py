@@ -24,7 +24,7 @@ import yaml
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.kube import KubeEmulator
 from edgio_sandbox.vultr import VultrEmulator
-from tests.realkube import parametrize_kube, real_kube, real_kube_server  # noqa: F401
+from tests.realkube import parametrize_kube
 from tests.support import CRD_FILE, EXAMPLES, eventually
 
 BIN = Path(sys.executable).parent
@@ -238,16 +238,6 @@ class World:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize_kube(metafunc)
-
-
-@pytest.fixture
-def kube(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The emulator, fresh; or the session's real kube-apiserver, swept after the test."""
-    if request.param == "real":
-        yield request.getfixturevalue("real_kube")
-        return
-    with KubeEmulator() as server:
-        yield server
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 from kubernetes import client
 
 from edgio_sandbox.kube import KubeEmulator
-from tests.realkube import parametrize_kube, real_kube, real_kube_server  # noqa: F401
+from tests.realkube import parametrize_kube
 from tests.support import eventually
 
 T = TypeVar("T")
@@ -85,16 +85,6 @@ def widget(name: str, size: int = 1, **spec: Any) -> dict[str, Any]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize_kube(metafunc)
-
-
-@pytest.fixture
-def kube(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The emulator, fresh; or the session's real kube-apiserver, swept after the test."""
-    if request.param == "real":
-        yield request.getfixturevalue("real_kube")
-        return
-    with KubeEmulator() as server:
-        yield server
 
 
 @pytest.fixture
