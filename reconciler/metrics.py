@@ -69,3 +69,7 @@ MASS_DELETE_REFUSED = Counter(
     "Passes the mass-deletion guard refused, by what they would have deleted (records, rules).",
     ["kind"],
 )
+EVENTS_DROPPED = Counter(
+    "edgio_ingress_events_dropped_total",
+    "Kubernetes Events not written because the queue of Events to send was full.",
+)
