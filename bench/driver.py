@@ -152,6 +152,7 @@ class Driver:
         if self._thread is not None:
             self._thread.join(timeout=float(args.get("timeout", 600)))
         self.cluster.wake = lambda: None
+        self.cluster.flush_events(float(args.get("timeout", 600)))  # sent in the background
         return {"stopped": self._thread is None or not self._thread.is_alive()}
 
     def run_pass(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -162,6 +163,7 @@ class Driver:
         wall, cpu = time.perf_counter(), time.process_time()
         result = loop.run_pass(full=full)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        self.cluster.flush_events(600.0)  # its Events belong to it, not to what comes next
         if profiler is not None:
             self._save_profile(profiler, str(args.get("label", "pass")))
         ready = sum(

@@ -70,3 +70,7 @@ MASS_DELETE_REFUSED = Counter(
     "(records, rules, routes).",
     ["kind"],
 )
+EVENTS_DROPPED = Counter(
+    "edgio_ingress_events_dropped_total",
+    "Kubernetes Events not written because the queue of Events to send was full.",
+)

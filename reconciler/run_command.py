@@ -52,6 +52,7 @@ from reconciler.sync import PassSettings, run_once
 
 log = structlog.get_logger(__name__)
 EXIT_FAILED, EXIT_CONFIG = 1, 2
+FLUSH_SECONDS = 10.0  # at most this long for the queued Events before exiting
 
 
 def _duration(text: str) -> float:
@@ -347,6 +348,7 @@ def _once(setup: Setup, loop: Loop, elector: LeaseElector | None) -> int:
         print(f"error: the pass could not run: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_FAILED
     finally:
+        setup.cluster.flush_events(FLUSH_SECONDS)
         if elector is not None:
             elector.release()
     for refusal in result.refusals:
@@ -389,5 +391,6 @@ def _forever(setup: Setup, loop: Loop) -> int:
     setup.cluster.wait_synced(60.0)
     loop.run(stop)
     setup.cluster.stop.set()
+    setup.cluster.flush_events(FLUSH_SECONDS)
     log.info("stopped")
     return 0

@@ -3,8 +3,10 @@
 Each informer lists its resource once, then watches from the list's resourceVersion
 with bookmarks, resuming from the last resourceVersion it saw whenever a watch ends.
 A 410 (history compacted) or any other failure makes it list again: the cache is only
-ever a copy of the server's state, never patched from guesses. Every change only wakes
-the loop; what changed is read again from the whole cache by the next pass.
+ever a copy of the server's state, never patched from guesses. Objects are trimmed to
+what a pass reads before they are cached (:mod:`.trim`). A change only wakes the loop,
+and only when what a pass acts on changed; what changed is read again from the whole
+cache by the next pass.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import structlog
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
+from reconciler.cluster import trim
 from reconciler.metrics import WATCH_RESTARTS
 
 log = structlog.get_logger(__name__)
@@ -43,9 +46,15 @@ class Informer:
         on_change: Callable[[], None],
         stop: threading.Event,
         kind: tuple[str, str],
+        transform: trim.Transform = trim.whole,
+        ignored: tuple[str, ...] = (),
         **selectors: str,
     ):
+        """`transform` trims each object before it is cached; a change of nothing but
+        the `ignored` top-level fields (and the resourceVersion) wakes nothing."""
         self.resource = resource
+        self._transform = transform
+        self._ignored = ignored
         self._kind = {"apiVersion": kind[0], "kind": kind[1]}
         self._call = call
         self._on_change = on_change
@@ -67,7 +76,7 @@ class Informer:
         while True:
             page = self._read(limit=PAGE, _continue=token) if token else self._read(limit=PAGE)
             for item in page.get("items") or []:
-                items[_key(item)] = {**self._kind, **item}
+                items[_key(item)] = self._cached(item)
             metadata = page.get("metadata") or {}
             token = metadata.get("continue")
             if not token:
@@ -102,7 +111,7 @@ class Informer:
 
     def _read(self, **params: Any) -> Obj:
         response = _checked(self._call(**self._selectors, **params, _preload_content=False))
-        data: Obj = json.loads(response.data)
+        data: Obj = json.loads(body(response))
         return data
 
     def _watch(self) -> None:
@@ -138,11 +147,32 @@ class Informer:
             return
         with self._lock:
             if kind == "DELETED":
-                self._objects.pop(_key(obj), None)
+                old, new = self._objects.pop(_key(obj), None), None
             else:
-                self._objects[_key(obj)] = {**self._kind, **obj}
+                new = self._cached(obj)
+                old = self._objects.get(_key(obj))
+                self._objects[_key(obj)] = new
         self.version = version or self.version
-        self._on_change()
+        if self._changed(old, new):
+            self._on_change()
+        else:
+            log.debug(
+                "unchanged for a pass",
+                resource=self.resource,
+                object="/".join(_key(obj)),
+                version=version,
+            )
+
+    def _cached(self, obj: Obj) -> Obj:
+        """What the cache keeps of a listed or watched object: trimmed, strings shared."""
+        kept: Obj = trim.shared(self._transform({**self._kind, **obj}))
+        return kept
+
+    def _changed(self, old: Obj | None, new: Obj | None) -> bool:
+        """Whether a pass could act differently: anything but the ignored fields moved."""
+        if old is None or new is None:
+            return True
+        return trim.view(old, self._ignored) != trim.view(new, self._ignored)
 
 
 def _checked(response: Any) -> Any:
@@ -153,6 +183,16 @@ def _checked(response: Any) -> Any:
             raise Gone()
         raise ApiException(status=status, reason=str(getattr(response, "reason", "")))
     return response
+
+
+def body(response: Any) -> bytes:
+    """The body of an unread response (`_preload_content=False`), its connection given
+    back: read as bytes, no client models built."""
+    try:
+        data: bytes = response.data
+    finally:
+        response.release_conn()
+    return data
 
 
 def _key(obj: Obj) -> tuple[str, str]:

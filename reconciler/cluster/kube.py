@@ -20,8 +20,9 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from reconciler import api
+from reconciler.cluster import trim
 from reconciler.cluster.events import EventRecorder
-from reconciler.cluster.informer import Informer
+from reconciler.cluster.informer import Informer, body
 from reconciler.derive.ingress import object_key
 from reconciler.routeset import RouteWrite, WriteAction
 from reconciler.sync import ClusterReadFailed, ClusterWriteFailed, Snapshot
@@ -41,7 +42,6 @@ class KubeCluster:
         wake: Callable[[], None] = lambda: None,
         secret: tuple[str, str] | None = None,
     ):
-        notify = self._notify
         self.api_client = api_client
         self.stop = threading.Event()
         self.wake = wake  # replaceable: the loop is built after the cluster
@@ -56,35 +56,34 @@ class KubeCluster:
                 self._networking.list_ingress_for_all_namespaces,
                 self._networking.list_namespaced_ingress,
                 namespaces,
-                notify,
+                ignored=("status",),  # our own load-balancer hostnames
             ),
             "ingressclasses": [
-                Informer(
+                self._informer(
                     "ingressclasses",
                     self._networking.list_ingress_class,
-                    notify,
-                    self.stop,
                     ("networking.k8s.io/v1", "IngressClass"),
                 )
             ],
-            "edgioroutes": self._routes(namespaces, notify),
+            "edgioroutes": self._routes(namespaces),
             "services": self._namespaced(
                 ("v1", "Service"),
                 self._core.list_service_for_all_namespaces,
                 self._core.list_namespaced_service,
                 namespaces,
-                notify,
+                transform=trim.service,
             ),
-            "nodes": [Informer("nodes", self._core.list_node, notify, self.stop, ("v1", "Node"))],
+            "nodes": [
+                self._informer("nodes", self._core.list_node, ("v1", "Node"), transform=trim.node)
+            ],
         }
         if secret is not None:
             self.informers["secrets"] = [
-                Informer(
+                self._informer(
                     "secrets",
                     self._core.list_namespaced_secret,
-                    notify,
-                    self.stop,
                     ("v1", "Secret"),
+                    transform=trim.secret,
                     namespace=secret[0],
                     field_selector=f"metadata.name={secret[1]}",
                 )
@@ -96,28 +95,46 @@ class KubeCluster:
     def coordination(self) -> client.CoordinationV1Api:
         return client.CoordinationV1Api(self.api_client)
 
+    def _informer(
+        self,
+        resource: str,
+        call: Callable[..., Any],
+        kind: tuple[str, str],
+        transform: trim.Transform = trim.whole,
+        ignored: tuple[str, ...] = (),
+        **selectors: str,
+    ) -> Informer:
+        return Informer(
+            resource, call, self._notify, self.stop, kind, transform, ignored, **selectors
+        )
+
     def _namespaced(
         self,
         kind: tuple[str, str],
         everywhere: Callable[..., Any],
         within: Callable[..., Any],
         namespaces: Sequence[str],
-        wake: Callable[[], None],
+        transform: trim.Transform = trim.whole,
+        ignored: tuple[str, ...] = (),
     ) -> list[Informer]:
         resource = kind[1].lower() + ("es" if kind[1].endswith("s") else "s")
         if not namespaces:
-            return [Informer(resource, everywhere, wake, self.stop, kind)]
-        return [Informer(resource, within, wake, self.stop, kind, namespace=n) for n in namespaces]
+            return [self._informer(resource, everywhere, kind, transform, ignored)]
+        return [
+            self._informer(resource, within, kind, transform, ignored, namespace=n)
+            for n in namespaces
+        ]
 
-    def _routes(self, namespaces: Sequence[str], wake: Callable[[], None]) -> list[Informer]:
+    def _routes(self, namespaces: Sequence[str]) -> list[Informer]:
+        """Trimmed of `managedFields` only, and woken by anything but their status."""
         group = {"group": api.GROUP, "version": api.VERSION, "plural": api.PLURAL}
-        kind = (api.API_VERSION, api.KIND)
+        kind, ignored = (api.API_VERSION, api.KIND), ("status",)
         if not namespaces:
             everywhere = self._custom.list_cluster_custom_object
-            return [Informer("edgioroutes", everywhere, wake, self.stop, kind, **group)]
+            return [self._informer("edgioroutes", everywhere, kind, trim.route, ignored, **group)]
         within = self._custom.list_namespaced_custom_object
         return [
-            Informer("edgioroutes", within, wake, self.stop, kind, namespace=n, **group)
+            self._informer("edgioroutes", within, kind, trim.route, ignored, namespace=n, **group)
             for n in namespaces
         ]
 
@@ -195,13 +212,13 @@ class KubeCluster:
         )
         try:
             if write.action is WriteAction.CREATE:
-                return dict(self._custom.create_namespaced_custom_object(*where, route))
+                return _kept(self._custom.create_namespaced_custom_object(*where, route))
             if write.action is WriteAction.DELETE:
                 self._custom.delete_namespaced_custom_object(*where, name)
                 gone = dict(route)
                 gone["metadata"] = {**metadata, "deletionTimestamp": _now()}
                 return gone
-            return dict(self._custom.replace_namespaced_custom_object(*where, name, route))
+            return _kept(self._custom.replace_namespaced_custom_object(*where, name, route))
         except ApiException as error:
             if write.action is WriteAction.DELETE and error.status == 404:
                 return {**route, "metadata": {**metadata, "deletionTimestamp": _now()}}
@@ -222,6 +239,7 @@ class KubeCluster:
                 api.PLURAL,
                 metadata.get("name"),
                 body,
+                _preload_content=False,  # the answer is not read: no models built
             ),
         )
 
@@ -236,6 +254,7 @@ class KubeCluster:
                 metadata.get("namespace") or "default",
                 body,
                 _content_type=MERGE,
+                _preload_content=False,
             ),
         )
 
@@ -253,6 +272,7 @@ class KubeCluster:
                 api.PLURAL,
                 metadata.get("name"),
                 body,
+                _preload_content=False,
             ),
         )
 
@@ -262,13 +282,24 @@ class KubeCluster:
     def problems(self, obj: Obj, problems: Iterable[tuple[str, str]]) -> None:
         self.events.problems(obj, problems)
 
+    def flush_events(self, timeout: float) -> bool:
+        """Wait for the queued Events to be written (on shutdown, before `--once` exits)."""
+        return self.events.flush(timeout)
+
     @staticmethod
     def _try(what: str, key: str, call: Callable[[], Any]) -> None:
+        """A write whose answer is not needed: asked for raw and drained unread."""
         try:
-            call()
+            body(call())
         except ApiException as error:
             if error.status != 404:  # gone already: nothing to report on
                 log.warning(f"{what} failed", route=key, status=error.status)
+
+
+def _kept(written: Any) -> Obj:
+    """A written route as the cache will hold it: the pass keeps it until its end."""
+    kept: Obj = trim.shared(trim.route(dict(written)))
+    return kept
 
 
 def _now() -> str:

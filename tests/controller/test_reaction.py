@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -56,3 +57,31 @@ def test_dropped_watches_and_a_compacted_history_are_recovered(world: World) -> 
         line for line in world.log_lines() if line.get("event") == "watch expired, listing again"
     ]
     assert restarts or world.passes() >= 2
+
+
+def test_a_status_only_update_wakes_no_pass_but_is_cached(world: World) -> None:
+    """Our own status writes (and anyone's) wake nothing; the next pass still reads them."""
+    world.seed_cluster()
+    world.apply(ingress())
+    world.start("--interval", "300s", "--log-level", "debug")
+    eventually(lambda: converged(world), timeout=20)
+    eventually(lambda: world.passes() >= 2)  # the first, and the one its route create woke
+    conditions = (world.route() or {})["status"]["conditions"]
+    tampered = [{**c, "message": "tampered"} if c["type"] == "Ready" else c for c in conditions]
+    patched = world.kubectl(
+        "patch", "edgioroute", "web", "--subresource=status", "--type=merge", "-o", "json",
+        "-p", json.dumps({"status": {"conditions": tampered}}),
+    )  # fmt: skip
+    version = json.loads(patched)["metadata"]["resourceVersion"]
+
+    def ignored() -> int | None:
+        for index, line in enumerate(world.log_lines()):
+            if line.get("event") == "unchanged for a pass" and line.get("version") == version:
+                return index
+        return None
+
+    seen = eventually(ignored)
+    world.kube.seed(node("n3", "203.0.113.3"))  # a change a pass acts on
+    eventually(lambda: world.condition().get("message") == "published at Edgio", timeout=20)
+    passes = [line for line in world.log_lines()[seen:] if line.get("event") == "pass"]
+    assert passes and passes[0]["applied"] >= 1  # no pass came between, woken by the status

@@ -1,0 +1,114 @@
+"""What the informers keep of each object, and which changes of it wake the loop.
+
+Like client-go's transform functions, each resource is trimmed to the fields a pass
+reads before it is cached: `managedFields` alone are often as large as the rest of the
+object, and 10,000 routes are kept twice while a pass runs (the snapshot and the cache).
+What is kept was read off `reconciler/derive`, `routeset.py`, `facts.py` and `status.py`;
+`tests/cluster/test_trim.py` checks that a pass over trimmed objects decides the same.
+
+EdgioRoutes lose only their `managedFields`: a route is written back whole (a replace
+with its resourceVersion), so anything dropped here would be deleted from the server;
+an update without `managedFields` keeps the stored ones.
+
+A change wakes the loop only when the part of the object a pass acts on changed, as
+controller-runtime's GenerationChangedPredicate does: the `status` of EdgioRoutes and
+Ingresses (written by the pass itself) and the resourceVersion do not count. The cache
+still stores the new object, so the next pass reads it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+Obj = dict[str, Any]
+Transform = Callable[[Obj], Obj]
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+IDENTITY = ("name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp")
+SERVICE_SPEC = ("type", "ports", "externalTrafficPolicy")
+NODE_METADATA = (*IDENTITY, "labels", "deletionTimestamp")
+
+
+def route(obj: Obj) -> Obj:
+    """All but `managedFields` (see the module's docstring)."""
+    metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    return {**obj, "metadata": metadata}
+
+
+def whole(obj: Obj) -> Obj:
+    """Everything but `managedFields` and the copy of the object `kubectl apply` keeps."""
+    return {**obj, "metadata": _metadata(obj.get("metadata") or {})}
+
+
+def service(obj: Obj) -> Obj:
+    """Its identity and the spec fields a backend is resolved from (type and ports)."""
+    return {
+        **_kind(obj),
+        "metadata": _pick(obj.get("metadata") or {}, IDENTITY),
+        "spec": _pick(obj.get("spec") or {}, SERVICE_SPEC),
+    }
+
+
+def node(obj: Obj) -> Obj:
+    """Labels, deletion, cordon, readiness and addresses: what makes a node an origin.
+
+    Conditions keep their type and status only, so kubelet's heartbeats (which rewrite
+    their timestamps) leave the cached node unchanged and wake nothing."""
+    status = obj.get("status") or {}
+    conditions = [_pick(c, ("type", "status")) for c in status.get("conditions") or []]
+    return {
+        **_kind(obj),
+        "metadata": _pick(obj.get("metadata") or {}, NODE_METADATA),
+        "spec": _pick(obj.get("spec") or {}, ("unschedulable",)),
+        "status": {"conditions": conditions, "addresses": status.get("addresses") or []},
+    }
+
+
+def secret(obj: Obj) -> Obj:
+    """The credentials' values."""
+    return {
+        **_kind(obj),
+        "metadata": _pick(obj.get("metadata") or {}, IDENTITY),
+        "data": obj.get("data") or {},
+    }
+
+
+def shared(value: Any) -> Any:
+    """A decoded object rebuilt with its strings interned: every watch event and listing
+    decodes its own copy of each key and of repeated values (condition types, reasons,
+    messages, hosts, timestamps), which at 10,000 routes was most of the caches' size.
+    Interned strings are freed once nothing uses them."""
+    if isinstance(value, dict):
+        return {sys.intern(k): shared(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shared(v) for v in value]
+    if isinstance(value, str):
+        return sys.intern(value)
+    return value
+
+
+def view(obj: Mapping[str, Any], ignored: Iterable[str] = ()) -> Obj:
+    """What a change is judged by: the object without its resourceVersion and `ignored`
+    top-level fields."""
+    skip = set(ignored)
+    found = {k: v for k, v in obj.items() if k not in skip and k != "metadata"}
+    metadata = obj.get("metadata") or {}
+    found["metadata"] = {k: v for k, v in metadata.items() if k != "resourceVersion"}
+    return found
+
+
+def _metadata(metadata: Mapping[str, Any]) -> Obj:
+    kept = {k: v for k, v in metadata.items() if k != "managedFields"}
+    annotations = metadata.get("annotations")
+    if annotations and LAST_APPLIED in annotations:
+        kept["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
+    return kept
+
+
+def _kind(obj: Mapping[str, Any]) -> Obj:
+    return _pick(obj, ("apiVersion", "kind"))
+
+
+def _pick(source: Mapping[str, Any], keys: Iterable[str]) -> Obj:
+    return {k: source[k] for k in keys if k in source}
