@@ -197,7 +197,7 @@ class KubeCluster:
                 return None
             log.warning("ingress read failed", ingress=f"{namespace}/{name}", status=error.status)
             raise ClusterReadFailed(str(error.status)) from None
-        found: Obj = json.loads(response.data)
+        found: Obj = json.loads(body(response))
         return found
 
     # --- writes -----------------------------------------------------------------------
