@@ -43,7 +43,7 @@ def test_the_chart_grants_all_a_pass_needs(world: World, values: dict[str, Any])
     assert converged(world, "web") and "/fred" in world.rules()
     loaded = world.kube.get("networking.k8s.io/v1", "Ingress", "web", "default") or {}
     assert loaded["status"]["loadBalancer"]["ingress"], "the Ingress status was not written"
-    assert world.events("EdgioRoute"), "no Event was recorded"
+    assert world.events("Ingress"), "no Event was recorded"
     assert world.kube.get("coordination.k8s.io/v1", "Lease", "edgio-ingress", NAMESPACE)
 
 
