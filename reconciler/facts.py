@@ -175,9 +175,8 @@ def finish(
             origins[hostname] = _origin_addresses(hostname, records, settings)
         facts = route_facts(item, outcome, done, published, origins[hostname], settings)
         previous = item.obj.get("status") or {}
-        settled = _SETTLED.get(
-            item.key, (facts, previous), partial(_settled, facts, previous, stamp)
-        )
+        inputs = (facts, previous, _shown(facts))
+        settled = _SETTLED.get(item.key, inputs, partial(_settled, facts, previous, stamp))
         status = route_status(facts, previous, stamp) if settled is None else settled
         statuses[item.key] = status
         if done.dry_run:
@@ -201,6 +200,12 @@ def _settled(facts: RouteFacts, previous: Obj, stamp: str) -> Obj | None:
     to the stored one used no time stamp (a condition stamped now is one whose status
     moved, or that had no time), so this answer holds at any later time too."""
     return previous if route_status(facts, previous, stamp) == previous else None
+
+
+def _shown(facts: RouteFacts) -> tuple[tuple[str | None, str | None], ...]:
+    """What the status shows of the published rules that their equality leaves out (a
+    CdnRule compares without Edgio's id and state), for `_SETTLED` to compare too."""
+    return tuple((rule.id, rule.state) for rule in facts.published.values())
 
 
 def _after(
