@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from reconciler import api, ownership
@@ -23,6 +24,7 @@ from reconciler.derive.ingress import object_key
 from reconciler.derive.routes import route_from_object
 from reconciler.errors import FieldError, InvalidObject
 from reconciler.guard import Refusal
+from reconciler.memo import Memo
 from reconciler.model import Action, CdnRule, Change, DeletionPolicy, DnsRecord, Plan, Route
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import RouteSet, WriteAction, has_finalizer, is_deleting
@@ -84,24 +86,35 @@ class Pass:
     refusal: Refusal | None = None
 
 
+_READ: Memo[RouteInput] = Memo()  # a pure function of its inputs (reconciler.memo)
+
+
 def read_routes(stored: Iterable[Obj], routes: RouteSet, settings: Settings) -> list[RouteInput]:
-    return [_read(obj, routes, settings) for obj in stored]
+    """Every stored route read and validated; what did not change since the last pass
+    (the route, its Ingress's verdict, the settings) is not read again."""
+    found = []
+    for obj in stored:
+        key = object_key(obj)
+        invalid, ingress = routes.invalid.get(key), routes.sources.get(key)
+        inputs = (obj, invalid, ingress, settings)
+        found.append(_READ.get(key, inputs, partial(_read, key, obj, invalid, ingress, settings)))
+    return found
 
 
-def _read(obj: Obj, routes: RouteSet, settings: Settings) -> RouteInput:
-    key = object_key(obj)
+def _read(
+    key: str, obj: Obj, invalid: InvalidObject | None, ingress: Obj | None, settings: Settings
+) -> RouteInput:
     metadata = obj.get("metadata") or {}
     annotations = metadata.get("annotations") or {}
     route: Route | None = None
     errors: tuple[FieldError, ...] = ()
-    if key in routes.invalid:
-        errors = routes.invalid[key].errors
+    if invalid is not None:
+        errors = invalid.errors
     else:
         try:
             route = route_from_object(obj)
         except InvalidObject as error:
             errors = error.errors
-    ingress = routes.sources.get(key)
     if route is not None and ingress is not None:
         asked = adopts((ingress.get("metadata") or {}).get("annotations") or {})
         route = replace(route, adopt=route.adopt or asked)
@@ -163,17 +176,37 @@ def finish(
             origins[hostname] = _origin_addresses(hostname, records, settings)
         facts = route_facts(item, outcome, done, published, origins[hostname], settings)
         previous = item.obj.get("status") or {}
-        status = route_status(facts, previous, stamp)
+        inputs = (facts, previous, _shown(facts))
+        settled = _SETTLED.get(item.key, inputs, partial(_settled, facts, previous, stamp))
+        status = route_status(facts, previous, stamp) if settled is None else settled
         statuses[item.key] = status
         if done.dry_run:
             continue
-        problems = _problems(status)
-        if item.ingress is not None:
+        problems = _PROBLEMS.get(item.key, (status,), partial(_problems, status))
+        if item.ingress is not None and problems:
             ingress_problems[item.key].extend(problems)
         _report(cluster, item, status, previous, problems, done, facts, actions)
     if not done.dry_run:
         _report_ingresses(cluster, done, ingress_problems)
     return statuses
+
+
+# Whether a route's stored status is already the one its facts make it: worked out
+# again only when the facts or the stored status change (reconciler.memo).
+_SETTLED: Memo[Obj | None] = Memo(by_value=True)
+
+
+def _settled(facts: RouteFacts, previous: Obj, stamp: str) -> Obj | None:
+    """The stored status when it is what these facts make it, else None. A status equal
+    to the stored one used no time stamp (a condition stamped now is one whose status
+    moved, or that had no time), so this answer holds at any later time too."""
+    return previous if route_status(facts, previous, stamp) == previous else None
+
+
+def _shown(facts: RouteFacts) -> tuple[tuple[str | None, str | None], ...]:
+    """What the status shows of the published rules that their equality leaves out (a
+    CdnRule compares without Edgio's id and state), for `_SETTLED` to compare too."""
+    return tuple((rule.id, rule.state) for rule in facts.published.values())
 
 
 def _after(
@@ -215,7 +248,7 @@ def route_facts(
     origin_addresses: tuple[str, ...],
     settings: Settings,
 ) -> RouteFacts:
-    published = dict(published_by.get(ownership.route_resource(item.key)) or {})
+    published = published_by.get(ownership.route_resource(item.key)) or {}
     hostname = outcome.origin_hostname if outcome else None
     keys = {(r.shortname, r.host, r.path) for r in outcome.rules} if outcome else set()
     return RouteFacts(
@@ -315,7 +348,13 @@ def _cdn_problems(
     return found
 
 
-def _problems(status: Mapping[str, Any]) -> list[tuple[str, str]]:
+# What a status calls for, worked out again only when the status changes: a settled
+# route's status is the stored object itself (reconciler.memo).
+_PROBLEMS: Memo[tuple[tuple[str, str], ...]] = Memo()
+_HOSTS: Memo[list[str] | None] = Memo()
+
+
+def _problems(status: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """The Warning Events a status calls for: one per unhealthy condition but Ready."""
     found = []
     for condition in status.get("conditions") or []:
@@ -324,7 +363,7 @@ def _problems(status: Mapping[str, Any]) -> list[tuple[str, str]]:
         healthy = HEALTHY_STATUS.get(condition["type"], "True")
         if condition["status"] != healthy:
             found.append((condition["reason"], condition["message"]))
-    return found
+    return tuple(found)
 
 
 def _report(
@@ -332,15 +371,16 @@ def _report(
     item: RouteInput,
     status: Obj,
     previous: Mapping[str, Any],
-    problems: list[tuple[str, str]],
+    problems: Sequence[tuple[str, str]],
     done: Pass,
     facts: RouteFacts,
     actions: Mapping[str, Sequence[tuple[str, str]]],
 ) -> None:
-    if item.ingress is not None:  # before the status, so Ready=True finds the hostnames set
-        hosts = published_hosts(status)
-        if hosts != _ingress_hosts(item.ingress):
-            cluster.write_ingress_hosts(item.ingress, hosts)
+    ingress = item.ingress
+    if ingress is not None:  # before the status, so Ready=True finds the hostnames set
+        hosts = _HOSTS.get(item.key, (status, ingress), partial(_hosts_to_write, status, ingress))
+        if hosts is not None:
+            cluster.write_ingress_hosts(ingress, hosts)
     if status != previous:
         cluster.write_route_status(item.obj, status)
     targets = [item.obj] + ([item.ingress] if item.ingress is not None else [])
@@ -416,6 +456,12 @@ def _action_reason(change: Change) -> api.Reason:
 def _action_message(reason: api.Reason, rules: Sequence[str]) -> str:
     noun = "Edgio rule" if len(rules) == 1 else "Edgio rules"
     return f"{noun} {', '.join(sorted(rules))} {ACTION_DONE[reason]}"
+
+
+def _hosts_to_write(status: Mapping[str, Any], ingress: Mapping[str, Any]) -> list[str] | None:
+    """The load-balancer hostnames the Ingress should show, or None when it shows them."""
+    hosts = published_hosts(status)
+    return None if hosts == _ingress_hosts(ingress) else hosts
 
 
 def _ingress_hosts(ingress: Mapping[str, Any]) -> list[str]:

@@ -16,6 +16,7 @@ import copy
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from reconciler import api
@@ -27,8 +28,13 @@ from reconciler.derive.ingress import (
     object_key,
 )
 from reconciler.errors import InvalidObject
+from reconciler.memo import Memo
 
 Obj = dict[str, Any]
+# An Ingress's manifest (or why it has none), and whether a stored route agrees with
+# it: pure functions of the objects, reused while they stay the same (reconciler.memo).
+_DERIVED: Memo[Obj | InvalidObject] = Memo()
+_AGREES: Memo[bool] = Memo()
 
 
 class WriteAction(enum.StrEnum):
@@ -80,7 +86,7 @@ def has_finalizer(obj: Mapping[str, Any]) -> bool:
 
 
 def route_set(
-    ingresses: Iterable[Mapping[str, Any]],
+    ingresses: Iterable[Obj],
     ingress_classes: Iterable[Mapping[str, Any]],
     routes: Iterable[Mapping[str, Any]],
 ) -> RouteSet:
@@ -97,18 +103,17 @@ def route_set(
     invalid: dict[str, InvalidObject] = {}
     sources: dict[str, Obj] = {}
     for key in sorted(ours):
-        ingress, route = dict(ours[key]), stored.get(key)
+        ingress, route = ours[key], stored.get(key)
         if route is not None and not is_derived(route):
             notes.append(_name_taken(ingress, key))
             continue
         sources[key] = ingress
-        try:
-            manifest = derive_route(ingress).manifest
-        except InvalidObject as error:
-            invalid[key] = error
-            notes.append(Note(ingress, api.Reason.INVALID_SPEC, str(error)))
+        manifest = _DERIVED.get(key, (ingress,), partial(_derived, ingress))
+        if isinstance(manifest, InvalidObject):
+            invalid[key] = manifest
+            notes.append(Note(ingress, api.Reason.INVALID_SPEC, str(manifest)))
             continue
-        write = _derived_write(manifest, route)
+        write = _derived_write(ingress, manifest, route)
         if write is not None:
             writes.append(write)
     for key in sorted(stored):
@@ -150,13 +155,25 @@ def _name_taken(ingress: Obj, key: str) -> Note:
     )
 
 
-def _derived_write(manifest: Obj, route: Mapping[str, Any] | None) -> RouteWrite | None:
+def _derived(ingress: Mapping[str, Any]) -> Obj | InvalidObject:
+    """The route an Ingress becomes, with our finalizer; kept between passes, so it is
+    only read: a write takes a copy."""
+    try:
+        manifest = derive_route(ingress).manifest
+    except InvalidObject as error:
+        return error
     manifest["metadata"]["finalizers"] = [api.FINALIZER]
+    return manifest
+
+
+def _derived_write(
+    ingress: Mapping[str, Any], manifest: Obj, route: Mapping[str, Any] | None
+) -> RouteWrite | None:
     if route is None:
-        return RouteWrite(WriteAction.CREATE, manifest, "derived from its Ingress")
+        return RouteWrite(WriteAction.CREATE, copy.deepcopy(manifest), "derived from its Ingress")
     if is_deleting(route):
         return None  # recreated once the old one is gone
-    if _agrees(route, manifest):
+    if _AGREES.get(object_key(route), (ingress, route), partial(_agrees, route, manifest)):
         return None
     return RouteWrite(WriteAction.UPDATE, _merged(route, manifest), "its Ingress changed")
 
@@ -202,10 +219,10 @@ def _merged(route: Mapping[str, Any], manifest: Obj) -> Obj:
     metadata = merged.setdefault("metadata", {})
     metadata["labels"] = {**(metadata.get("labels") or {}), **manifest["metadata"]["labels"]}
     if manifest["metadata"].get("ownerReferences"):
-        metadata["ownerReferences"] = manifest["metadata"]["ownerReferences"]
+        metadata["ownerReferences"] = copy.deepcopy(manifest["metadata"]["ownerReferences"])
     if not has_finalizer(merged):
         metadata["finalizers"] = [*(metadata.get("finalizers") or []), api.FINALIZER]
-    merged["spec"] = manifest["spec"]
+    merged["spec"] = copy.deepcopy(manifest["spec"])
     return merged
 
 

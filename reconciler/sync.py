@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from reconciler import ownership
+from reconciler import memo, ownership
 from reconciler.apply import ApplyReport, apply_plan
 from reconciler.cache import ProviderCache
 from reconciler.derive.desired import (
@@ -71,7 +71,11 @@ Obj = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The cluster as the caches hold it at the start of a pass, as plain objects."""
+    """The cluster as the caches hold it at the start of a pass, as plain objects.
+
+    Nothing changes these objects in place, neither the pass nor the caches (an informer
+    replaces an object that changed): a pass reuses what it derived from an object the
+    pass before as long as it is the same object (see :mod:`reconciler.memo`)."""
 
     ingresses: tuple[Obj, ...] = ()
     ingress_classes: tuple[Obj, ...] = ()
@@ -146,6 +150,7 @@ def run_once(
     full: bool = False,
 ) -> PassResult:
     """One level-triggered pass; `full` lists every zone and account again."""
+    memo.next_pass()
     snapshot = cluster.snapshot()
     routes = route_set(snapshot.ingresses, snapshot.ingress_classes, snapshot.routes)
     routes, sweep_refusal = _confirmed(cluster, routes, snapshot, settings.guard)
@@ -336,21 +341,30 @@ def accounts(settings: PassSettings, inputs: Sequence[RouteInput]) -> list[str]:
 
 def _plan(desired: DesiredState, actual: Actual, settings: PassSettings) -> Plan:
     """The core's plan, minus what an unreachable zone or account leaves undecidable."""
-    unreachable = {
-        rule.key
-        for rule in desired.rules
-        if rule.shortname in actual.account_problems
-        or zone_of(rule.source_host, settings.core.zones) in actual.zone_problems
-    }
+    unreachable = _unreachable(desired, actual, settings)
     holds = replace(desired.holds, rules=desired.holds.rules | unreachable)
     return plan(
         [r for r in desired.records if r.zone not in actual.zone_problems],
         actual.records,
-        [r for r in desired.rules if r.key not in unreachable],
+        [r for r in desired.rules if r.key not in unreachable] if unreachable else desired.rules,
         actual.rules,
         owner=settings.core.owner_id,
         policy=settings.policy,
         holds=holds,
         complete=actual.complete,
         adopting=desired.adopting,
+    )
+
+
+def _unreachable(
+    desired: DesiredState, actual: Actual, settings: PassSettings
+) -> frozenset[tuple[str, str, str]]:
+    """Keys of the desired rules whose account or origin zone could not be listed."""
+    if not actual.account_problems and not actual.zone_problems:
+        return frozenset()  # the usual pass: no rule to look at
+    return frozenset(
+        rule.key
+        for rule in desired.rules
+        if rule.shortname in actual.account_problems
+        or zone_of(rule.source_host, settings.core.zones) in actual.zone_problems
     )

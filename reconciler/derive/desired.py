@@ -11,11 +11,13 @@ import enum
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from reconciler import api, ownership
 from reconciler.derive import fields
 from reconciler.errors import FieldError
+from reconciler.memo import Memo
 from reconciler.model import (
     BackendRef,
     CdnRule,
@@ -174,8 +176,13 @@ def desired_state(
 ) -> DesiredState:
     """`invalid_routes` are keys of EdgioRoutes that could not be read: what they
     published stays as it is, like everything else whose input is broken."""
-    addresses = node_addresses(nodes, settings.node_address_type, settings.node_selector)
-    claims: dict[tuple[str, str, str], str] = {}
+    nodes = tuple(nodes)
+    addresses = _ADDRESSES.get(
+        None,
+        (settings, *nodes),
+        partial(node_addresses, nodes, settings.node_address_type, settings.node_selector),
+    )
+    claims: dict[RuleKey, str] = {}
     origins: set[tuple[str, str]] = set()
     rules: set[CdnRule] = set()
     outcomes: list[RouteOutcome] = []
@@ -186,11 +193,10 @@ def desired_state(
                 released.add(ownership.route_resource(route.key))
             outcomes.append(RouteOutcome(route.key, deleting=True))
             continue
-        outcome, origin = _route(route, services, settings, claims)
+        outcome, origin = _claimed(route, services, settings, claims, addresses)
         if origin is not None and any(r.rule for r in outcome.rules):
             origins.add(origin)
             rules.update(r.rule for r in outcome.rules if r.rule is not None)
-            outcome = replace(outcome, addresses=addresses, dns_held=not addresses)
         outcomes.append(outcome)
     records = {
         DnsRecord(zone, name, "A", address, settings.ttl)
@@ -218,6 +224,58 @@ def desired_state(
             ownership.route_resource(r.key) for r in routes if r.adopt and not r.deleting
         ),
     )
+
+
+RuleKey = tuple[str, str, str]  # (shortname, lower-case host, published path)
+Placed = tuple[RouteOutcome, tuple[str, str] | None]  # an outcome, and its origin (zone, name)
+# Pure functions of their inputs, reused while those stay the same (reconciler.memo).
+_ADDRESSES: Memo[tuple[str, ...]] = Memo()
+_ALONE: Memo[tuple[RouteOutcome, tuple[str, str] | None, tuple[RuleKey, ...]]] = Memo()
+
+
+def _claimed(
+    route: Route,
+    services: ServiceIndex,
+    settings: Settings,
+    claims: dict[RuleKey, str],
+    addresses: tuple[str, ...],
+) -> Placed:
+    """The route's outcome once older routes have claimed their hosts and paths.
+
+    Nearly always no older route claims any of them, and the outcome is the one the
+    route has alone: a function of the route, its Services, the settings and the node
+    addresses, kept between passes. Otherwise it is worked out again with the claims."""
+    backends = tuple(services.get((route.namespace, r.backend.service)) for r in route.rules)
+    outcome, origin, keys = _ALONE.get(
+        route.key,
+        (route, settings, addresses, *backends),
+        partial(_alone, route, services, settings, addresses),
+    )
+    if origin is None:
+        for key in keys:
+            claims.setdefault(key, route.key)
+        return outcome, None
+    if len(keys) == len(outcome.rules) and claims.keys().isdisjoint(keys):
+        claims.update(dict.fromkeys(keys, route.key))
+        return outcome, origin
+    return _addressed(_route(route, services, settings, claims), addresses)
+
+
+def _alone(
+    route: Route, services: ServiceIndex, settings: Settings, addresses: tuple[str, ...]
+) -> tuple[RouteOutcome, tuple[str, str] | None, tuple[RuleKey, ...]]:
+    """The outcome of a route no other route competes with, and the keys it claims."""
+    claims: dict[RuleKey, str] = {}
+    outcome, origin = _addressed(_route(route, services, settings, claims), addresses)
+    return outcome, origin, tuple(claims)
+
+
+def _addressed(placed: Placed, addresses: tuple[str, ...]) -> Placed:
+    """A route that publishes a rule resolves its origin to the eligible nodes."""
+    outcome, origin = placed
+    if origin is not None and any(r.rule for r in outcome.rules):
+        outcome = replace(outcome, addresses=addresses, dns_held=not addresses)
+    return outcome, origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,8 +322,8 @@ def _route(
     route: Route,
     services: ServiceIndex,
     settings: Settings,
-    claims: dict[tuple[str, str, str], str],
-) -> tuple[RouteOutcome, tuple[str, str] | None]:
+    claims: dict[RuleKey, str],
+) -> Placed:
     origin, errors = _resolve(route, settings)
     hostname = route.origin_hostname or settings.default_origin_hostname
     if origin is None:

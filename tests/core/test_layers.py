@@ -18,7 +18,7 @@ import pytest
 from tests.support import REPO
 
 PACKAGE = REPO / "reconciler"
-CORE = ("api", "model", "ownership", "errors", "derive", "diff", "status", "guard")
+CORE = ("api", "model", "ownership", "errors", "memo", "derive", "diff", "status", "guard")
 LEAVES = ("metrics",)  # observability: a leaf anyone outside the core may use
 CLIENTS = ["kubernetes", "requests", "urllib3", "tenacity", "prometheus_client", "structlog"]
 
