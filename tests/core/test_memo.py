@@ -124,6 +124,9 @@ class World:
 
         return Snapshot(of("ingresses"), (), of("routes"), of("services"), of("nodes"))
 
+    def read_ingress(self, namespace: str, name: str) -> Obj | None:
+        return self.objects["ingresses"].get(f"{namespace}/{name}")
+
     def write_route(self, write: RouteWrite) -> Obj:
         key = object_key(write.route)
         old = self.objects["routes"].get(key)
