@@ -32,13 +32,13 @@ def plans(quick: bool, sizes: dict[int, int], profile: str | None) -> list[tuple
                 routes, nodes, repeats=1, node_changes=1, edits=3, seed_events=routes, settle_s=1.0
             )
             found.append((plan, 1))
-        elif routes >= 10000:  # a pass takes seconds here: fewer repetitions, one run
+        elif routes >= 10000:  # convergence takes minutes here: fewer repetitions, one run
             plan = Plan(
                 routes,
                 nodes,
                 repeats=2,
                 node_changes=1,
-                edits=20,
+                edits=50,
                 seed_events=200,
                 profile_dir=profile,
             )
@@ -88,7 +88,7 @@ def main() -> None:
         if args.quick
         else "one run per size. At N <= 1,000: 3 "
         "no-op passes of each kind, 3 joins and 3 leaves, 50 edits; at 10,000: 2 no-op "
-        "passes of each kind, 1 join and 1 leave, 20 edits (a pass takes seconds there)"
+        "passes of each kind, 1 join and 1 leave, 50 edits (convergence takes minutes there)"
     )
     results = {"meta": meta, **results}
     report.write(results, kube_table, args.quick)
