@@ -30,6 +30,7 @@ from reconciler.derive.desired import (
     settle,
     zone_of,
 )
+from reconciler.derive.ingress import object_key
 from reconciler.diff import plan
 from reconciler.facts import Actual, Pass, RouteInput, finish, problem_of, read_routes
 from reconciler.guard import (
@@ -244,7 +245,7 @@ def _confirmed(
     if held:
         log.warning(
             "route sweep held: the API server still has these Ingresses as Edgio's",
-            routes=[_route_name(w.route) for w in held[:10]],
+            routes=[object_key(w.route) for w in held[:10]],
             count=len(held),
         )
     dropped = {id(w) for w in held} | ({id(w) for w in released} if refusal else set())
@@ -259,11 +260,6 @@ def _verdict(cluster: Cluster, write: RouteWrite, snapshot: Snapshot) -> Verdict
     except ClusterReadFailed:
         return Verdict.HELD
     return sweep_verdict(live, snapshot.ingress_classes)
-
-
-def _route_name(route: Obj) -> str:
-    namespace, name = _name_key(route)
-    return f"{namespace}/{name}"
 
 
 def _name_key(obj: Obj) -> tuple[str, str]:
