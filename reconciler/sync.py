@@ -94,6 +94,10 @@ class Cluster(Protocol):
         """The Ingress as the API server has it now, not the cache (None: not found)."""
         ...
 
+    def read_route(self, namespace: str, name: str) -> Obj | None:
+        """The EdgioRoute as the API server has it now (None: not found)."""
+        ...
+
     def write_route(self, write: RouteWrite) -> Obj: ...
 
     def write_route_status(self, route: Obj, status: Obj) -> None: ...
@@ -279,9 +283,22 @@ def _write_routes(
             continue
         try:
             current[key] = cluster.write_route(write)
-        except ClusterWriteFailed:
-            continue  # retried next pass; the rest goes on
+        except ClusterWriteFailed:  # retried next pass; the rest goes on
+            live = _reread(cluster, key)
+            if live is not None:
+                current[key] = live
     return list(current.values())
+
+
+def _reread(cluster: Cluster, key: tuple[str, str]) -> Obj | None:
+    """The route as the server has it after a write failed. The usual failure is a
+    conflict: the cache is behind (our own last write has not come back through the
+    watch yet), and planning on the cached copy would undo what the last pass
+    published, only for the next pass to publish it again."""
+    try:
+        return cluster.read_route(*key)
+    except ClusterReadFailed:
+        return None
 
 
 class ClusterWriteFailed(Exception):

@@ -188,17 +188,22 @@ class KubeCluster:
         )
 
     def read_ingress(self, namespace: str, name: str) -> Obj | None:
-        try:
-            response = self._networking.read_namespaced_ingress(
+        return _read_live(
+            "ingress",
+            f"{namespace}/{name}",
+            lambda: self._networking.read_namespaced_ingress(
                 name, namespace, _preload_content=False
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            log.warning("ingress read failed", ingress=f"{namespace}/{name}", status=error.status)
-            raise ClusterReadFailed(str(error.status)) from None
-        found: Obj = json.loads(body(response))
-        return found
+            ),
+        )
+
+    def read_route(self, namespace: str, name: str) -> Obj | None:
+        return _read_live(
+            "route",
+            f"{namespace}/{name}",
+            lambda: self._custom.get_namespaced_custom_object(
+                api.GROUP, api.VERSION, namespace, api.PLURAL, name, _preload_content=False
+            ),
+        )
 
     # --- writes -----------------------------------------------------------------------
 
@@ -300,6 +305,19 @@ def _kept(written: Any) -> Obj:
     """A written route as the cache will hold it: the pass keeps it until its end."""
     kept: Obj = trim.shared(trim.route(dict(written)))
     return kept
+
+
+def _read_live(what: str, key: str, call: Callable[[], Any]) -> Obj | None:
+    """One object from the API server, not the cache (None: not found)."""
+    try:
+        response = call()
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        log.warning(f"{what} read failed", object=key, status=error.status)
+        raise ClusterReadFailed(str(error.status)) from None
+    found: Obj = json.loads(body(response))
+    return found
 
 
 def _now() -> str:

@@ -90,6 +90,9 @@ class MemoryCluster:
     def read_ingress(self, namespace: str, name: str) -> Obj | None:
         return next((i for i in self.ingresses if object_key(i) == f"{namespace}/{name}"), None)
 
+    def read_route(self, namespace: str, name: str) -> Obj | None:
+        return self.routes.get(f"{namespace}/{name}")
+
     def write_route(self, write: RouteWrite) -> Obj:
         route = copy.deepcopy(write.route)
         key = object_key(route)

@@ -127,6 +127,9 @@ class World:
     def read_ingress(self, namespace: str, name: str) -> Obj | None:
         return self.objects["ingresses"].get(f"{namespace}/{name}")
 
+    def read_route(self, namespace: str, name: str) -> Obj | None:
+        return self.objects["routes"].get(f"{namespace}/{name}")
+
     def write_route(self, write: RouteWrite) -> Obj:
         key = object_key(write.route)
         old = self.objects["routes"].get(key)

@@ -30,7 +30,7 @@ from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.transport import RetryPolicy
 from reconciler.providers.vultr import VultrDns
 from reconciler.routeset import RouteWrite, WriteAction
-from reconciler.sync import PassResult, PassSettings, Snapshot, run_once
+from reconciler.sync import ClusterWriteFailed, PassResult, PassSettings, Snapshot, run_once
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FAST = RetryPolicy(attempts=5, initial_wait=0.001, max_wait=0.01, max_retry_after=0.02)
@@ -71,6 +71,9 @@ class MemoryCluster:
         key = f"{namespace}/{name}"
         return next((i for i in self.scene.ingresses if object_key(i) == key), None)
 
+    def read_route(self, namespace: str, name: str) -> Obj | None:
+        return self.routes.get(name)
+
     def write_route(self, write: RouteWrite) -> Obj:
         route = copy.deepcopy(write.route)
         metadata = route["metadata"]
@@ -94,6 +97,27 @@ class MemoryCluster:
 
     def problems(self, obj: Obj, problems: Iterable[tuple[str, str]]) -> None:
         return None
+
+
+class BehindCache(MemoryCluster):
+    """A cache one route write behind the server (its watch has not brought our last
+    write back yet): the snapshot has the route as it was, and writing that stale copy
+    conflicts, as a replace with an old resourceVersion does."""
+
+    def __init__(self, server: MemoryCluster, stale: Obj):
+        super().__init__()
+        self.scene, self.routes, self.stale = server.scene, server.routes, stale
+
+    def snapshot(self) -> Snapshot:
+        current = super().snapshot()
+        name = self.stale["metadata"]["name"]
+        routes = [self.stale if r["metadata"]["name"] == name else r for r in current.routes]
+        return replace(current, routes=tuple(routes))
+
+    def write_route(self, write: RouteWrite) -> Obj:
+        if write.route["metadata"]["name"] == self.stale["metadata"]["name"]:
+            raise ClusterWriteFailed("409")
+        return super().write_route(write)
 
 
 @dataclass
@@ -272,3 +296,21 @@ def test_a_deleted_service_leaves_the_published_rule_and_origin_alone(world: Wor
     assert result.changes == ()
     assert [s.reason for s in result.skipped] == ["Held", "OriginInUse"]
     assert len(world.rules()) == 1
+
+
+def test_a_route_write_that_conflicts_plans_on_the_servers_copy(world: World) -> None:
+    """After a path edit, the next pass's cache may still hold the route as it was: its
+    write back conflicts, and the pass plans on the route the server has, instead of
+    undoing the rule the last pass created (and creating it again the pass after)."""
+    scene = seed_state(["203.0.113.1"])
+    converge(world, scene)
+    (stale,) = copy.deepcopy(list(world.cluster.routes.values()))
+    edited = copy.deepcopy(scene.ingresses[0])  # a new object, as an informer keeps it
+    edited["spec"]["rules"][0]["http"]["paths"][0]["path"] = "/wilma"
+    scene = replace(scene, ingresses=[edited])
+    converge(world, scene)
+    assert [r.published_path for r in world.rules()] == ["/wilma"]
+    world.cluster = BehindCache(world.cluster, stale)
+    result = world.run(scene)
+    assert result.plan.changes == ()
+    assert [r.published_path for r in world.rules()] == ["/wilma"]
