@@ -76,7 +76,8 @@ class Informer:
         while True:
             page = self._read(limit=PAGE, _continue=token) if token else self._read(limit=PAGE)
             for item in page.get("items") or []:
-                items[_key(item)] = self._cached(item)
+                key = _key(item)
+                items[key] = self._cached(item, self._objects.get(key))
             metadata = page.get("metadata") or {}
             token = metadata.get("continue")
             if not token:
@@ -149,8 +150,8 @@ class Informer:
             if kind == "DELETED":
                 old, new = self._objects.pop(_key(obj), None), None
             else:
-                new = self._cached(obj)
                 old = self._objects.get(_key(obj))
+                new = self._cached(obj, old)
                 self._objects[_key(obj)] = new
         self.version = version or self.version
         if self._changed(old, new):
@@ -163,9 +164,10 @@ class Informer:
                 version=version,
             )
 
-    def _cached(self, obj: Obj) -> Obj:
-        """What the cache keeps of a listed or watched object: trimmed, strings shared."""
-        kept: Obj = trim.shared(self._transform({**self._kind, **obj}))
+    def _cached(self, obj: Obj, old: Obj | None) -> Obj:
+        """What the cache keeps of a listed or watched object: trimmed, its strings and
+        the parts it has in common with its `old` version shared."""
+        kept: Obj = trim.shared(self._transform({**self._kind, **obj}), old)
         return kept
 
     def _changed(self, old: Obj | None, new: Obj | None) -> bool:

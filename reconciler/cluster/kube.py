@@ -212,13 +212,13 @@ class KubeCluster:
         )
         try:
             if write.action is WriteAction.CREATE:
-                return _kept(self._custom.create_namespaced_custom_object(*where, route))
+                return _kept(self._custom.create_namespaced_custom_object(*where, route), route)
             if write.action is WriteAction.DELETE:
                 self._custom.delete_namespaced_custom_object(*where, name)
                 gone = dict(route)
                 gone["metadata"] = {**metadata, "deletionTimestamp": _now()}
                 return gone
-            return _kept(self._custom.replace_namespaced_custom_object(*where, name, route))
+            return _kept(self._custom.replace_namespaced_custom_object(*where, name, route), route)
         except ApiException as error:
             if write.action is WriteAction.DELETE and error.status == 404:
                 return {**route, "metadata": {**metadata, "deletionTimestamp": _now()}}
@@ -296,9 +296,11 @@ class KubeCluster:
                 log.warning(f"{what} failed", route=key, status=error.status)
 
 
-def _kept(written: Any) -> Obj:
-    """A written route as the cache will hold it: the pass keeps it until its end."""
-    kept: Obj = trim.shared(trim.route(dict(written)))
+def _kept(written: Any, sent: Obj) -> Obj:
+    """A written route as the cache will hold it: the pass keeps it until its end. What
+    the server kept as it was `sent` (the spec, labels, owner, finalizers) is the sent
+    objects, which the pass holds anyway, not a second copy."""
+    kept: Obj = trim.shared(trim.route(dict(written)), sent)
     return kept
 
 

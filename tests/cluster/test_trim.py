@@ -4,12 +4,13 @@ fields a pass does not act on (heartbeats, our own statuses) wakes nothing."""
 from __future__ import annotations
 
 import copy
+import operator
 from typing import Any
 
 from reconciler.cluster import trim
 from reconciler.derive.desired import Settings, desired_state
 from reconciler.derive.routes import route_from_object
-from reconciler.routeset import route_set
+from reconciler.routeset import derived_from, route_set
 
 Obj = dict[str, Any]
 SETTINGS = Settings(
@@ -163,3 +164,31 @@ def test_status_and_resource_version_are_ignored_where_asked_and_nothing_else() 
         changed = copy.deepcopy(written)
         changed["metadata"][key] = value
         assert trim.view(changed, ("status",)) != trim.view(route, ("status",)), key
+
+
+def test_a_new_version_shares_what_it_has_in_common_with_the_old() -> None:
+    old = trim.shared(trim.whole(ingress("a", "web")))
+    written = copy.deepcopy(old)
+    written["metadata"]["resourceVersion"] = "2"
+    written["status"] = {"loadBalancer": {"ingress": [{"hostname": "acme.s.llnwi.net"}]}}
+    new = trim.shared(written, old)
+    assert new == written and new is not old
+    assert new["spec"] is old["spec"]
+    assert new["metadata"]["labels"] is old["metadata"]["labels"]
+    assert new["metadata"] is not old["metadata"]
+    assert trim.shared(copy.deepcopy(old), old) is old  # the same content: the same object
+    assert trim.shared({"n": 1}, {"n": True}) == {"n": 1}  # equal is not enough: same type
+    assert type(trim.shared({"n": 1}, {"n": True})["n"]) is int
+
+
+def test_our_hostname_write_leaves_what_a_manifest_is_derived_from_the_same() -> None:
+    def same(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
+        return len(a) == len(b) and all(map(operator.is_, a, b))
+
+    old = trim.shared(trim.whole(ingress("a", "web")))
+    written = copy.deepcopy(old)
+    written["metadata"]["resourceVersion"] = "2"
+    written["status"] = {"loadBalancer": {"ingress": [{"hostname": "acme.s.llnwi.net"}]}}
+    assert same(derived_from(trim.shared(written, old)), derived_from(old))
+    written["spec"]["rules"][0]["host"] = "other.s.llnwi.net"
+    assert not same(derived_from(trim.shared(written, old)), derived_from(old))
