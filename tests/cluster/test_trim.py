@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import copy
 import operator
+from threading import Event
 from typing import Any
 
 from reconciler.cluster import trim
+from reconciler.cluster.informer import Informer
 from reconciler.derive.desired import Settings, desired_state
 from reconciler.derive.routes import route_from_object
 from reconciler.routeset import derived_from, route_set
@@ -192,3 +194,22 @@ def test_our_hostname_write_leaves_what_a_manifest_is_derived_from_the_same() ->
     assert same(derived_from(trim.shared(written, old)), derived_from(old))
     written["spec"]["rules"][0]["host"] = "other.s.llnwi.net"
     assert not same(derived_from(trim.shared(written, old)), derived_from(old))
+
+
+def test_the_event_of_a_write_shares_its_parts_with_what_was_written() -> None:
+    kind = ("cdn.edgio.io/v1alpha1", "EdgioRoute")
+    informer = Informer("edgioroutes", lambda **_: None, lambda: None, Event(), kind, trim.route)
+    written = {
+        "apiVersion": kind[0],
+        "kind": kind[1],
+        "metadata": {"name": "a", "namespace": "default", "resourceVersion": "6"},
+        "spec": {"rules": [{"host": "acme.s.llnwi.net", "path": "/"}]},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }
+    informer.expect(written)
+    sent = copy.deepcopy(written)
+    sent["metadata"]["resourceVersion"] = "7"
+    informer._event({"type": "MODIFIED", "object": sent})
+    [cached] = informer.objects()
+    assert cached == sent
+    assert cached["spec"] is written["spec"] and cached["status"] is written["status"]
