@@ -32,7 +32,8 @@ from reconciler.memo import Memo
 
 Obj = dict[str, Any]
 # An Ingress's manifest (or why it has none), and whether a stored route agrees with
-# it: pure functions of the objects, reused while they stay the same (reconciler.memo).
+# it: pure functions of the Ingress (all of it but what `derived_from` leaves out) and
+# of the manifest and the route, reused while they stay the same (reconciler.memo).
 _DERIVED: Memo[Obj | InvalidObject] = Memo()
 _AGREES: Memo[bool] = Memo()
 
@@ -47,7 +48,8 @@ class WriteAction(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class RouteWrite:
     """One write of an EdgioRoute: `route` is the object to write (create, update,
-    add-finalizer) or the stored one (delete)."""
+    add-finalizer) or the stored one (delete). It is only read: a create's is the
+    derived manifest the memo keeps for the next pass."""
 
     action: WriteAction
     route: Obj
@@ -108,12 +110,12 @@ def route_set(
             notes.append(_name_taken(ingress, key))
             continue
         sources[key] = ingress
-        manifest = _DERIVED.get(key, (ingress,), partial(_derived, ingress))
+        manifest = _DERIVED.get(key, derived_from(ingress), partial(_derived, ingress))
         if isinstance(manifest, InvalidObject):
             invalid[key] = manifest
             notes.append(Note(ingress, api.Reason.INVALID_SPEC, str(manifest)))
             continue
-        write = _derived_write(ingress, manifest, route)
+        write = _derived_write(manifest, route)
         if write is not None:
             writes.append(write)
     for key in sorted(stored):
@@ -155,9 +157,24 @@ def _name_taken(ingress: Obj, key: str) -> Note:
     )
 
 
+def derived_from(ingress: Mapping[str, Any]) -> tuple[object, ...]:
+    """What an Ingress's manifest is derived from, as the memo's inputs: every part of it
+    but its status and resourceVersion, which our own hostname writes move. The
+    informers keep the unchanged parts of a new version as the old version's very
+    objects (`reconciler.cluster.trim.shared`), so those writes do not make the next
+    pass derive (and hold, beside the old ones) every manifest again."""
+    metadata = ingress.get("metadata") or {}
+    return (*_parts(ingress, ("metadata", "status")), *_parts(metadata, ("resourceVersion",)))
+
+
+def _parts(obj: Mapping[str, Any], skipped: tuple[str, ...]) -> list[object]:
+    return [part for key, value in obj.items() if key not in skipped for part in (key, value)]
+
+
 def _derived(ingress: Mapping[str, Any]) -> Obj | InvalidObject:
     """The route an Ingress becomes, with our finalizer; kept between passes, so it is
-    only read: a write takes a copy."""
+    only read: an update takes a copy, a create writes it as it is (a write only reads
+    the route it is given)."""
     try:
         manifest = derive_route(ingress).manifest
     except InvalidObject as error:
@@ -166,14 +183,12 @@ def _derived(ingress: Mapping[str, Any]) -> Obj | InvalidObject:
     return manifest
 
 
-def _derived_write(
-    ingress: Mapping[str, Any], manifest: Obj, route: Mapping[str, Any] | None
-) -> RouteWrite | None:
+def _derived_write(manifest: Obj, route: Mapping[str, Any] | None) -> RouteWrite | None:
     if route is None:
-        return RouteWrite(WriteAction.CREATE, copy.deepcopy(manifest), "derived from its Ingress")
+        return RouteWrite(WriteAction.CREATE, manifest, "derived from its Ingress")
     if is_deleting(route):
         return None  # recreated once the old one is gone
-    if _AGREES.get(object_key(route), (ingress, route), partial(_agrees, route, manifest)):
+    if _AGREES.get(object_key(route), (manifest, route), partial(_agrees, route, manifest)):
         return None
     return RouteWrite(WriteAction.UPDATE, _merged(route, manifest), "its Ingress changed")
 

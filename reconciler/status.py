@@ -10,6 +10,7 @@ that changes nothing computes exactly the status already stored (and writes noth
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -269,12 +270,15 @@ def route_status(facts: RouteFacts, previous: Mapping[str, Any] | None, now: str
 def _stamped(
     condition: Condition, old: Mapping[str, Any] | None, generation: int, now: str
 ) -> dict[str, Any]:
+    """The condition as the status shows it. Its message is interned: the message that
+    names every origin address is the same for every route (one string, not 10,000),
+    and the informers intern what they cache, so the stored copy is this string too."""
     same = old is not None and old.get("status") == condition.status
     return {
         "type": condition.type,
         "status": condition.status,
         "reason": condition.reason,
-        "message": condition.message,
+        "message": sys.intern(condition.message),
         "observedGeneration": generation,
         "lastTransitionTime": (old or {}).get("lastTransitionTime", now) if same else now,
     }

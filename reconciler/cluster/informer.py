@@ -62,12 +62,28 @@ class Informer:
         self._selectors = selectors
         self._lock = threading.Lock()
         self._objects: dict[tuple[str, str], Obj] = {}
+        self._expected: dict[tuple[str, str], Obj] = {}  # see `expect`
         self.synced = threading.Event()
         self.version: str | None = None
 
     def objects(self) -> list[Obj]:
         with self._lock:
             return list(self._objects.values())
+
+    def covers(self, obj: Obj) -> bool:
+        """Whether this informer watches `obj`'s namespace."""
+        namespace = self._selectors.get("namespace")
+        return namespace is None or namespace == (obj.get("metadata") or {}).get("namespace")
+
+    def expect(self, obj: Obj) -> None:
+        """`obj` is what this process just wrote, as the server should now hold it: the
+        next event of that object shares its equal parts with it. A pass holds what it
+        wrote (the routes it created, the statuses it computed) until it ends, and the
+        cache would otherwise hold a second copy of each. Only sharing comes of it: the
+        cache still holds what the server sent. One per object, dropped at its next event
+        or the next listing."""
+        with self._lock:
+            self._expected[_key(obj)] = obj
 
     def list_now(self) -> None:
         """Fill the cache from a full (paged) listing; `synced` is set after the first."""
@@ -76,13 +92,15 @@ class Informer:
         while True:
             page = self._read(limit=PAGE, _continue=token) if token else self._read(limit=PAGE)
             for item in page.get("items") or []:
-                items[_key(item)] = self._cached(item)
+                key = _key(item)
+                items[key] = self._cached(item, self._objects.get(key))
             metadata = page.get("metadata") or {}
             token = metadata.get("continue")
             if not token:
                 break
         with self._lock:
             self._objects = items
+            self._expected = {}
         self.version = metadata.get("resourceVersion")
         self.synced.set()
         self._on_change()
@@ -146,11 +164,12 @@ class Informer:
             self.version = version or self.version
             return
         with self._lock:
+            expected = self._expected.pop(_key(obj), None)
             if kind == "DELETED":
                 old, new = self._objects.pop(_key(obj), None), None
             else:
-                new = self._cached(obj)
                 old = self._objects.get(_key(obj))
+                new = self._cached(obj, old if expected is None else expected)
                 self._objects[_key(obj)] = new
         self.version = version or self.version
         if self._changed(old, new):
@@ -163,9 +182,10 @@ class Informer:
                 version=version,
             )
 
-    def _cached(self, obj: Obj) -> Obj:
-        """What the cache keeps of a listed or watched object: trimmed, strings shared."""
-        kept: Obj = trim.shared(self._transform({**self._kind, **obj}))
+    def _cached(self, obj: Obj, old: Obj | None) -> Obj:
+        """What the cache keeps of a listed or watched object: trimmed, its strings and
+        the parts it has in common with its `old` version shared."""
+        kept: Obj = trim.shared(self._transform({**self._kind, **obj}), old)
         return kept
 
     def _changed(self, old: Obj | None, new: Obj | None) -> bool:

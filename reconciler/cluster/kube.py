@@ -217,23 +217,28 @@ class KubeCluster:
         )
         try:
             if write.action is WriteAction.CREATE:
-                return _kept(self._custom.create_namespaced_custom_object(*where, route))
-            if write.action is WriteAction.DELETE:
+                written = self._custom.create_namespaced_custom_object(*where, route)
+            elif write.action is WriteAction.DELETE:
                 self._custom.delete_namespaced_custom_object(*where, name)
                 gone = dict(route)
                 gone["metadata"] = {**metadata, "deletionTimestamp": _now()}
                 return gone
-            return _kept(self._custom.replace_namespaced_custom_object(*where, name, route))
+            else:
+                written = self._custom.replace_namespaced_custom_object(*where, name, route)
         except ApiException as error:
             if write.action is WriteAction.DELETE and error.status == 404:
                 return {**route, "metadata": {**metadata, "deletionTimestamp": _now()}}
             log.warning("route write failed", route=f"{namespace}/{name}", status=error.status)
             raise ClusterWriteFailed(str(error.status)) from None
+        kept = _kept(written, route)
+        self._expect(kept)
+        return kept
 
     def write_route_status(self, route: Obj, status: Obj) -> None:
         metadata = route.get("metadata") or {}
         previous = route.get("status") or {}
         body = {"status": {**{k: None for k in previous if k not in status}, **status}}
+        self._expect({**route, "status": status})
         self._try(
             "status write",
             object_key(route),
@@ -291,6 +296,12 @@ class KubeCluster:
         """Wait for the queued Events to be written (on shutdown, before `--once` exits)."""
         return self.events.flush(timeout)
 
+    def _expect(self, route: Obj) -> None:
+        """The route informer's next event of `route` shares its parts with this one."""
+        for informer in self.informers["edgioroutes"]:
+            if informer.covers(route):
+                informer.expect(route)
+
     @staticmethod
     def _try(what: str, key: str, call: Callable[[], Any]) -> None:
         """A write whose answer is not needed: asked for raw and drained unread."""
@@ -301,9 +312,11 @@ class KubeCluster:
                 log.warning(f"{what} failed", route=key, status=error.status)
 
 
-def _kept(written: Any) -> Obj:
-    """A written route as the cache will hold it: the pass keeps it until its end."""
-    kept: Obj = trim.shared(trim.route(dict(written)))
+def _kept(written: Any, sent: Obj) -> Obj:
+    """A written route as the cache will hold it: the pass keeps it until its end. What
+    the server kept as it was `sent` (the spec, labels, owner, finalizers) is the sent
+    objects, which the pass holds anyway, not a second copy."""
+    kept: Obj = trim.shared(trim.route(dict(written)), sent)
     return kept
 
 

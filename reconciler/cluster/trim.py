@@ -18,6 +18,7 @@ still stores the new object, so the next pass reads it.
 
 from __future__ import annotations
 
+import operator
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -74,18 +75,44 @@ def secret(obj: Obj) -> Obj:
     }
 
 
-def shared(value: Any) -> Any:
-    """A decoded object rebuilt with its strings interned: every watch event and listing
-    decodes its own copy of each key and of repeated values (condition types, reasons,
-    messages, hosts, timestamps), which at 10,000 routes was most of the caches' size.
-    Interned strings are freed once nothing uses them."""
+def shared(value: Any, like: Any = None) -> Any:
+    """A decoded object rebuilt with its strings interned, and with every part equal to
+    the same part of `like` (its previous version) being that very part.
+
+    Every watch event and listing decodes its own copy of each key and of repeated
+    values (condition types, reasons, messages, hosts, timestamps), which at 10,000
+    routes was most of the caches' size; interned strings are freed once nothing uses
+    them. And an object's old version often lives on beside the new one (the snapshot
+    of a running pass, the memo of the last one): a status write changes the status
+    only, so the new version's spec and most of its metadata are the old one's objects
+    instead of copies. Parts are shared, never changed in place (see `reconciler.memo`).
+    """
     if isinstance(value, dict):
-        return {sys.intern(k): shared(v) for k, v in value.items()}
+        return _shared_dict(value, like if isinstance(like, dict) else None)
     if isinstance(value, list):
-        return [shared(v) for v in value]
+        return _shared_list(value, like if isinstance(like, list) else None)
     if isinstance(value, str):
         return sys.intern(value)
-    return value
+    return like if type(like) is type(value) and like == value else value
+
+
+def _shared_dict(value: Obj, like: Obj | None) -> Obj:
+    old = like or {}
+    built = {sys.intern(k): shared(v, old.get(k)) for k, v in value.items()}
+    if (
+        like is not None
+        and len(like) == len(built)
+        and all(k in like and like[k] is v for k, v in built.items())
+    ):
+        return like
+    return built
+
+
+def _shared_list(value: list[Any], like: list[Any] | None) -> list[Any]:
+    if like is None or len(like) != len(value):
+        return [shared(v) for v in value]
+    built = [shared(v, old) for v, old in zip(value, like, strict=True)]
+    return like if all(map(operator.is_, built, like)) else built
 
 
 def view(obj: Mapping[str, Any], ignored: Iterable[str] = ()) -> Obj:

@@ -4,12 +4,15 @@ fields a pass does not act on (heartbeats, our own statuses) wakes nothing."""
 from __future__ import annotations
 
 import copy
+import operator
+from threading import Event
 from typing import Any
 
 from reconciler.cluster import trim
+from reconciler.cluster.informer import Informer
 from reconciler.derive.desired import Settings, desired_state
 from reconciler.derive.routes import route_from_object
-from reconciler.routeset import route_set
+from reconciler.routeset import derived_from, route_set
 
 Obj = dict[str, Any]
 SETTINGS = Settings(
@@ -163,3 +166,50 @@ def test_status_and_resource_version_are_ignored_where_asked_and_nothing_else() 
         changed = copy.deepcopy(written)
         changed["metadata"][key] = value
         assert trim.view(changed, ("status",)) != trim.view(route, ("status",)), key
+
+
+def test_a_new_version_shares_what_it_has_in_common_with_the_old() -> None:
+    old = trim.shared(trim.whole(ingress("a", "web")))
+    written = copy.deepcopy(old)
+    written["metadata"]["resourceVersion"] = "2"
+    written["status"] = {"loadBalancer": {"ingress": [{"hostname": "acme.s.llnwi.net"}]}}
+    new = trim.shared(written, old)
+    assert new == written and new is not old
+    assert new["spec"] is old["spec"]
+    assert new["metadata"]["labels"] is old["metadata"]["labels"]
+    assert new["metadata"] is not old["metadata"]
+    assert trim.shared(copy.deepcopy(old), old) is old  # the same content: the same object
+    assert trim.shared({"n": 1}, {"n": True}) == {"n": 1}  # equal is not enough: same type
+    assert type(trim.shared({"n": 1}, {"n": True})["n"]) is int
+
+
+def test_our_hostname_write_leaves_what_a_manifest_is_derived_from_the_same() -> None:
+    def same(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
+        return len(a) == len(b) and all(map(operator.is_, a, b))
+
+    old = trim.shared(trim.whole(ingress("a", "web")))
+    written = copy.deepcopy(old)
+    written["metadata"]["resourceVersion"] = "2"
+    written["status"] = {"loadBalancer": {"ingress": [{"hostname": "acme.s.llnwi.net"}]}}
+    assert same(derived_from(trim.shared(written, old)), derived_from(old))
+    written["spec"]["rules"][0]["host"] = "other.s.llnwi.net"
+    assert not same(derived_from(trim.shared(written, old)), derived_from(old))
+
+
+def test_the_event_of_a_write_shares_its_parts_with_what_was_written() -> None:
+    kind = ("cdn.edgio.io/v1alpha1", "EdgioRoute")
+    informer = Informer("edgioroutes", lambda **_: None, lambda: None, Event(), kind, trim.route)
+    written = {
+        "apiVersion": kind[0],
+        "kind": kind[1],
+        "metadata": {"name": "a", "namespace": "default", "resourceVersion": "6"},
+        "spec": {"rules": [{"host": "acme.s.llnwi.net", "path": "/"}]},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }
+    informer.expect(written)
+    sent = copy.deepcopy(written)
+    sent["metadata"]["resourceVersion"] = "7"
+    informer._event({"type": "MODIFIED", "object": sent})
+    [cached] = informer.objects()
+    assert cached == sent
+    assert cached["spec"] is written["spec"] and cached["status"] is written["status"]
