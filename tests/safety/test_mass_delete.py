@@ -130,9 +130,18 @@ def test_a_wrong_owner_id_is_refused_with_condition_event_and_metric(
     message = other_cluster.condition("site", "CdnReady")["message"]
     assert "delete 2 of 2 owned Edgio rules" in message and "--allow-mass-delete" in message
     eventually(lambda: scraped(port, "edgio_ingress_mass_delete_refused_total") >= 1)
-    warnings = [e for e in other_cluster.kube.list("v1", "Event") if e["type"] == "Warning"]
-    kinds = {e["involvedObject"]["kind"] for e in warnings if e["reason"] == "MassDeleteRefused"}
-    assert {"EdgioRoute", "Lease"} <= kinds
+
+    def refused_on() -> set[str]:
+        """The kinds of object a MassDeleteRefused Warning went on (Events are sent in
+        the background)."""
+        events = other_cluster.kube.list("v1", "Event")
+        return {
+            e["involvedObject"]["kind"]
+            for e in events
+            if e["type"] == "Warning" and e["reason"] == "MassDeleteRefused"
+        }
+
+    eventually(lambda: {"EdgioRoute", "Lease"} <= refused_on())
     other_cluster.wait_passes(1)  # a second refused pass: still nothing written
     assert sorted(world.rules()) == ["/fred", "/other"]
     assert world.a_records() == ["203.0.113.1", "203.0.113.2"]
