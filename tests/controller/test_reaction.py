@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -83,5 +84,10 @@ def test_a_status_only_update_wakes_no_pass_but_is_cached(world: World) -> None:
     seen = eventually(ignored)
     world.kube.seed(node("n3", "203.0.113.3"))  # a change a pass acts on
     eventually(lambda: world.condition().get("message") == "published at Edgio", timeout=20)
-    passes = [line for line in world.log_lines()[seen:] if line.get("event") == "pass"]
-    assert passes and passes[0]["applied"] >= 1  # no pass came between, woken by the status
+
+    def passes() -> list[dict[str, Any]]:
+        """The passes since (a pass logs its line after its status writes)."""
+        return [line for line in world.log_lines()[seen:] if line.get("event") == "pass"]
+
+    eventually(passes)
+    assert passes()[0]["applied"] >= 1  # no pass came between, woken by the status
