@@ -1,12 +1,12 @@
 """Helpers every test directory shares: where the repository is, polling with a deadline,
-and a retry policy fast enough for emulators on loopback."""
+a retry policy fast enough for emulators on loopback, and an Ingress manifest."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from reconciler.providers.transport import RetryPolicy
 
@@ -32,3 +32,37 @@ def eventually(probe: Callable[[], T | None], timeout: float = 10.0) -> T:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s: {probe}")
         time.sleep(0.02)
+
+
+def ingress_manifest(
+    name: str,
+    paths: Sequence[str],
+    service: str,
+    port: dict[str, Any],
+    *,
+    host: str = "exampleco.s.llnwi.net",
+    namespace: str = "default",
+    path_type: str = "Exact",
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An Edgio Ingress (label `cdn: edgio`) of one host, each path to the same backend;
+    `metadata` adds to (or replaces) its metadata fields."""
+    rule_paths = [
+        {
+            "path": p,
+            "pathType": path_type,
+            "backend": {"service": {"name": service, "port": dict(port)}},
+        }
+        for p in paths
+    ]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"cdn": "edgio"},
+            **(metadata or {}),
+        },
+        "spec": {"rules": [{"host": host, "http": {"paths": rule_paths}}]},
+    }

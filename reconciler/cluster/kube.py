@@ -197,13 +197,15 @@ class KubeCluster:
         )
 
     def read_route(self, namespace: str, name: str) -> Obj | None:
-        return _read_live(
+        """As the route informer would hold it, so the pass sees one shape of route."""
+        found = _read_live(
             "route",
             f"{namespace}/{name}",
             lambda: self._custom.get_namespaced_custom_object(
                 api.GROUP, api.VERSION, namespace, api.PLURAL, name, _preload_content=False
             ),
         )
+        return None if found is None else trim.route(found)
 
     # --- writes -----------------------------------------------------------------------
 

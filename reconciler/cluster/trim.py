@@ -33,8 +33,7 @@ NODE_METADATA = (*IDENTITY, "labels", "deletionTimestamp")
 
 def route(obj: Obj) -> Obj:
     """All but `managedFields` (see the module's docstring)."""
-    metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
-    return {**obj, "metadata": metadata}
+    return {**obj, "metadata": _unmanaged(obj.get("metadata") or {})}
 
 
 def whole(obj: Obj) -> Obj:
@@ -125,8 +124,12 @@ def view(obj: Mapping[str, Any], ignored: Iterable[str] = ()) -> Obj:
     return found
 
 
+def _unmanaged(metadata: Mapping[str, Any]) -> Obj:
+    return {k: v for k, v in metadata.items() if k != "managedFields"}
+
+
 def _metadata(metadata: Mapping[str, Any]) -> Obj:
-    kept = {k: v for k, v in metadata.items() if k != "managedFields"}
+    kept = _unmanaged(metadata)
     annotations = metadata.get("annotations")
     if annotations and LAST_APPLIED in annotations:
         kept["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}

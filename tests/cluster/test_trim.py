@@ -13,6 +13,7 @@ from reconciler.cluster.informer import Informer
 from reconciler.derive.desired import Settings, desired_state
 from reconciler.derive.routes import route_from_object
 from reconciler.routeset import derived_from, route_set
+from tests.support import ingress_manifest
 
 Obj = dict[str, Any]
 SETTINGS = Settings(
@@ -25,34 +26,18 @@ NOISE = {
 
 
 def ingress(name: str, service: str) -> Obj:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {
-            "name": name,
-            "namespace": "default",
-            "uid": f"uid-{name}",
-            "labels": {"cdn": "edgio"},
-            **copy.deepcopy(NOISE),
-        },
-        "spec": {
-            "rules": [
-                {
-                    "host": "acme.s.llnwi.net",
-                    "http": {
-                        "paths": [
-                            {
-                                "path": f"/{name}",
-                                "pathType": "Prefix",
-                                "backend": {"service": {"name": service, "port": {"number": 80}}},
-                            }
-                        ]
-                    },
-                }
-            ]
-        },
-        "status": {"loadBalancer": {"ingress": [{"hostname": "acme.s.llnwi.net"}]}},
-    }
+    metadata = {"uid": f"uid-{name}", **copy.deepcopy(NOISE)}
+    found = ingress_manifest(
+        name,
+        [f"/{name}"],
+        service,
+        {"number": 80},
+        host="acme.s.llnwi.net",
+        path_type="Prefix",
+        metadata=metadata,
+    )
+    found["status"] = {"loadBalancer": {"ingress": [{"hostname": "acme.s.llnwi.net"}]}}
+    return found
 
 
 def service(name: str, kind: str = "NodePort", policy: str = "Cluster") -> Obj:

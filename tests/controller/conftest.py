@@ -25,7 +25,7 @@ from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.kube import KubeEmulator
 from edgio_sandbox.vultr import VultrEmulator
 from tests.realkube import parametrize_kube
-from tests.support import CRD_FILE, EXAMPLES, eventually
+from tests.support import CRD_FILE, EXAMPLES, eventually, ingress_manifest
 
 BIN = Path(sys.executable).parent
 ZONE = "example.com"
@@ -54,33 +54,11 @@ def ingress(
     service: str = "pywai-inline-service",
     annotations: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {"cdn": "edgio"},
-            "annotations": annotations or {},
-        },
-        "spec": {
-            "rules": [
-                {
-                    "host": HOST,
-                    "http": {
-                        "paths": [
-                            {
-                                "path": path,
-                                "pathType": "Exact",
-                                "backend": {"service": {"name": service, "port": {"name": "http"}}},
-                            }
-                            for path in paths
-                        ]
-                    },
-                }
-            ]
-        },
-    }
+    metadata = {"annotations": annotations or {}}
+    port = {"name": "http"}
+    return ingress_manifest(
+        name, paths, service, port, host=HOST, namespace=namespace, metadata=metadata
+    )
 
 
 def service(name: str = "pywai-inline-service", namespace: str = "default") -> dict[str, Any]:

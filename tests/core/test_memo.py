@@ -29,6 +29,7 @@ from reconciler.providers.base import Listing
 from reconciler.routeset import RouteWrite, WriteAction
 from reconciler.sync import PassSettings, Snapshot, run_once
 from tests.core.memory_providers import MemoryEdgio, MemoryVultr
+from tests.support import ingress_manifest
 
 Obj = dict[str, Any]
 HOST = "exampleco.s.llnwi.net"
@@ -46,34 +47,10 @@ SERVICES = ("svc-a", "svc-b")
 
 def ingress(index: int, paths: Sequence[str], service: str, bad: bool = False) -> Obj:
     annotations = {"cdn.edgio.io/origin-protocol": "gopher"} if bad else {}
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {
-            "name": f"ing-{index}",
-            "namespace": "default",
-            "uid": f"uid-ing-{index}",
-            "labels": {"cdn": "edgio"},
-            "annotations": annotations,
-        },
-        "spec": {
-            "rules": [
-                {
-                    "host": HOST,
-                    "http": {
-                        "paths": [
-                            {
-                                "path": path,
-                                "pathType": "Exact",
-                                "backend": {"service": {"name": service, "port": {"number": 80}}},
-                            }
-                            for path in paths
-                        ]
-                    },
-                }
-            ]
-        },
-    }
+    metadata = {"uid": f"uid-ing-{index}", "annotations": annotations}
+    return ingress_manifest(
+        f"ing-{index}", paths, service, {"number": 80}, host=HOST, metadata=metadata
+    )
 
 
 def service(name: str, node_port: bool) -> Obj:

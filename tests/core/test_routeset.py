@@ -7,35 +7,12 @@ from typing import Any
 
 from reconciler import api
 from reconciler.routeset import Verdict, WriteAction, is_sweep, route_set, sweep_verdict
+from tests.support import ingress_manifest
 
 
 def ingress(name: str = "web", path: str = "/fred", **labels: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {
-            "name": name,
-            "namespace": "default",
-            "uid": f"uid-{name}",
-            "labels": {"cdn": "edgio", **labels},
-        },
-        "spec": {
-            "rules": [
-                {
-                    "host": "exampleco.s.llnwi.net",
-                    "http": {
-                        "paths": [
-                            {
-                                "path": path,
-                                "pathType": "Exact",
-                                "backend": {"service": {"name": "svc", "port": {"number": 80}}},
-                            }
-                        ]
-                    },
-                }
-            ]
-        },
-    }
+    metadata = {"uid": f"uid-{name}", "labels": {"cdn": "edgio", **labels}}
+    return ingress_manifest(name, [path], "svc", {"number": 80}, metadata=metadata)
 
 
 def stored(manifest: dict[str, Any]) -> dict[str, Any]:
