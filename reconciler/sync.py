@@ -158,7 +158,7 @@ def run_once(
     memo.next_pass()
     snapshot = cluster.snapshot()
     routes = route_set(snapshot.ingresses, snapshot.ingress_classes, snapshot.routes)
-    routes, sweep_refusal = _confirmed(cluster, routes, snapshot, settings.guard)
+    routes, sweep_refusal = _confirmed(cluster, routes, snapshot, settings.guard, dry_run)
     stored = _write_routes(cluster, routes, snapshot.routes, dry_run)
     inputs = read_routes(stored, routes, settings.core)
     actual = read_actual(cache, settings, inputs, full=full)
@@ -230,40 +230,49 @@ def accounted(
 
 
 def _confirmed(
-    cluster: Cluster, routes: RouteSet, snapshot: Snapshot, guard: DeleteGuard
+    cluster: Cluster, routes: RouteSet, snapshot: Snapshot, guard: DeleteGuard, dry_run: bool
 ) -> tuple[RouteSet, Refusal | None]:
     """The route set with only the sweeps the API server confirms, within the guard.
 
     The cache nominates derived routes whose Ingress looks gone; each is read again from
     the API server, so a cache that is behind or came up empty deletes nothing. Routes
     whose Ingresses were deleted go; routes whose Ingresses merely stopped being Edgio's
-    go unless that is most of them (`check_sweep`); the rest stay."""
+    go unless that is most of them (`check_sweep`), and then each of those Ingresses is
+    told why its route stays; the rest stay."""
     sweeps = [w for w in routes.writes if is_sweep(w)]
     if not sweeps:
         return routes, None
-    verdicts = {id(w): _verdict(cluster, w, snapshot) for w in sweeps}
-    released = [w for w in sweeps if verdicts[id(w)] is Verdict.RELEASED]
+    judged = [(w, *_verdict(cluster, w, snapshot)) for w in sweeps]
+    released = {
+        id(w): live
+        for w, verdict, live in judged
+        if verdict is Verdict.RELEASED and live is not None  # released: the server has it
+    }
+    held = [w for w, verdict, _ in judged if verdict is Verdict.HELD]
     derived = sum(is_derived(r) and not is_deleting(r) for r in snapshot.routes)
     refusal = check_sweep(len(released), derived, guard)
-    held = [w for w in sweeps if verdicts[id(w)] is Verdict.HELD]
+    if refusal is not None and not dry_run:
+        for ingress in released.values():
+            cluster.event(ingress, refusal.reason, refusal.message, warning=True)
     if held:
         log.warning(
             "route sweep held: the API server still has these Ingresses as Edgio's",
             routes=[object_key(w.route) for w in held[:10]],
             count=len(held),
         )
-    dropped = {id(w) for w in held} | ({id(w) for w in released} if refusal else set())
+    dropped = {id(w) for w in held} | (set(released) if refusal else set())
     kept = tuple(w for w in routes.writes if id(w) not in dropped)
     return replace(routes, writes=kept), refusal
 
 
-def _verdict(cluster: Cluster, write: RouteWrite, snapshot: Snapshot) -> Verdict:
+def _verdict(cluster: Cluster, write: RouteWrite, snapshot: Snapshot) -> tuple[Verdict, Obj | None]:
+    """The sweep's verdict on a route, and its Ingress as the API server has it."""
     namespace, name = _name_key(write.route)
     try:
         live = cluster.read_ingress(namespace, name)
     except ClusterReadFailed:
-        return Verdict.HELD
-    return sweep_verdict(live, snapshot.ingress_classes)
+        return Verdict.HELD, None
+    return sweep_verdict(live, snapshot.ingress_classes), live
 
 
 def _name_key(obj: Obj) -> tuple[str, str]:

@@ -176,6 +176,12 @@ def test_most_ingresses_leaving_edgio_at_once_is_refused_until_allowed(world: Wo
     assert refused.returncode == 1
     assert "delete 2 of 3 derived EdgioRoutes" in refused.stderr
     assert sorted(world.rules()) == ["/fred", "/other", "/third"]
+    told = {
+        e["involvedObject"]["name"]
+        for e in world.events("Ingress")
+        if e["reason"] == "MassDeleteRefused" and "stay published" in e["message"]
+    }
+    assert told == {"web", "other"}  # the Ingresses their owners changed, told why
     plan = plan_json(world, "--owner-id", OWNER)
     assert "derived EdgioRoutes" in plan["refusal"]
     allowed = world.once("--owner-id", OWNER, "--allow-mass-delete")
