@@ -24,25 +24,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 from reconciler import ownership
 from reconciler.api import Reason
 from reconciler.model import Action, CdnRule, DnsRecord, Plan, Skipped
 
-DEFAULT_MAX_SHARE = 0.5
+DEFAULT_MAX_SHARE = Fraction(1, 2)
 Kind = Literal["records", "rules", "routes"]
 
 
 @dataclass(frozen=True, slots=True)
 class DeleteGuard:
-    """The operator's limits: `max_share` of the owned objects, or none when `allow`."""
+    """The operator's limits: `max_share` of the owned objects, or none when `allow`.
 
-    max_share: float = DEFAULT_MAX_SHARE
+    The share is exact, a Fraction read from the operator's decimal text: as a float,
+    0.57 * 100 is 56.99..., and deleting exactly 57 of 100 would be refused."""
+
+    max_share: Fraction = DEFAULT_MAX_SHARE
     allow: bool = False
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.max_share <= 1.0:
+        if not 0 <= self.max_share <= 1:
             raise ValueError(f"max_share {self.max_share} is not between 0 and 1")
 
 
@@ -64,12 +68,14 @@ class Refusal:
     kind: Kind
     deleting: int
     owned: int
-    max_share: float
+    max_share: Fraction
     reason: str = Reason.MASS_DELETE_REFUSED
 
     @property
     def message(self) -> str:
-        limit = "all of them" if self.deleting == self.owned else f"limit {self.max_share:.0%}"
+        limit = (
+            "all of them" if self.deleting == self.owned else f"limit {_percent(self.max_share)}"
+        )
         if self.kind == "routes":
             return (
                 f"mass deletion refused: the pass would delete {self.deleting} of "
@@ -85,6 +91,11 @@ class Refusal:
             "nothing was written. Check the kubeconfig, the owner id and the caches; "
             "if the deletion is intended, run with --allow-mass-delete"
         )
+
+
+def _percent(share: Fraction) -> str:
+    """`57%`, `57.5%`: the share as the operator gave it, not rounded to look stricter."""
+    return f"{float(share * 100):g}%"
 
 
 def owned_records(records: Iterable[DnsRecord], owner: str) -> list[DnsRecord]:
@@ -149,7 +160,7 @@ def check_sweep(released: int, derived: int, guard: DeleteGuard = DEFAULT_GUARD)
 
 
 def _judge(kind: Kind, deleting: int, owned: int, guard: DeleteGuard) -> Refusal | None:
-    """More than the share, or every one of them, is too many."""
+    """More than the share, or every one of them, is too many (compared exactly)."""
     if deleting == 0 or owned == 0:
         return None
     if deleting >= owned or deleting > guard.max_share * owned:

@@ -173,7 +173,7 @@ class Loop:
             kind=refusal.kind,
             deleting=refusal.deleting,
             owned=refusal.owned,
-            max_share=refusal.max_share,
+            max_share=float(refusal.max_share),
             dry_run=self.options.dry_run,
         )
         if self.controller_object is not None and not self.options.dry_run:

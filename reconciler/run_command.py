@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from types import FrameType
 from typing import Any
 
@@ -70,13 +71,13 @@ def _address(text: str) -> str:
     return text
 
 
-def _share(text: str) -> float:
-    """`0.5` or `50%`."""
+def _share(text: str) -> Fraction:
+    """`0.5` or `50%`, read exactly: `0.57` is 57/100, so 57 of 100 is within it."""
     try:
-        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
+        value = Fraction(text[:-1]) / 100 if text.endswith("%") else Fraction(text)
+    except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(f"{text!r} is not a share (e.g. 0.5 or 50%)") from None
-    if not 0.0 <= value <= 1.0:
+    if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 1 (0% and 100%)")
     return value
 
