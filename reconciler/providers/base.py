@@ -92,11 +92,13 @@ class ProviderError(Exception):
     `retryable`: trying the same call again may succeed. `maybe_applied`: a write that
     failed this way may still have been carried out (the server may have acted before
     the answer was lost), so a create must not be posted again on the strength of it.
+    `retry_after`: the seconds the server asked us to wait (its Retry-After), if any.
     """
 
     reason = "ProviderError"
     retryable = False
     maybe_applied = False
+    retry_after: float | None = None
 
     def __init__(self, provider: str, operation: str, message: str, status: int | None = None):
         self.provider = provider
@@ -143,11 +145,24 @@ class Throttled(ProviderError):
 
 
 class ServerError(ProviderError):
-    """A 5xx, or a 2xx answer we cannot read (not JSON, or not the expected shape)."""
+    """A 5xx, or a 2xx answer we cannot read (not JSON, or not the expected shape).
+
+    A 503 may say when to come back (Retry-After, RFC 9110 §10.2.3), as a 429 does."""
 
     reason = "ProviderServerError"
     retryable = True
     maybe_applied = True
+
+    def __init__(
+        self,
+        provider: str,
+        operation: str,
+        message: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ):
+        super().__init__(provider, operation, message, status)
+        self.retry_after = retry_after
 
 
 class Unavailable(ProviderError):
