@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from reconciler.derive import fields
 from reconciler.model import Policy
 
 ENV_NAMES = (
@@ -31,6 +32,12 @@ VULTR_DEFAULT_URL = "https://api.vultr.com/v2"
 EDGIO_DEFAULT_URL = "https://apis.llnw.com/config-api/v1"
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}
 _NAME = re.compile(r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+# The chart's values.schema.json holds the same rule for `controller.ownerId`. The owner
+# id is written inside the ownership marker `heritage=...,edgio-ingress/owner=<id>,...`
+# and read back by splitting on ',' and '=' and stripping blanks: any of those (or a
+# quote, or '/') in it would make every marker we write unreadable as ours.
+OWNER_ID_PATTERN = r"^[A-Za-z0-9._-]*$"
+OWNER_ID_MAX = 63
 
 
 class ConfigError(Exception):
@@ -125,7 +132,24 @@ def _names(flag_values: list[str] | None, env_value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v.strip().lower() for v in env_value.split(",") if v.strip()))
 
 
+def check_owner_id(value: str | None) -> None:
+    """`--owner-id` as the chart's schema allows it; unset or empty is derived later."""
+    if value and (len(value) > OWNER_ID_MAX or not re.fullmatch(OWNER_ID_PATTERN, value)):
+        raise ConfigError(
+            f"--owner-id: {value!r} may hold only letters, digits, '.', '_' and '-', "
+            f"at most {OWNER_ID_MAX} of them"
+        )
+
+
+def _origin_hostname(value: str) -> str:
+    """The shared origin name, checked as the `origin-hostname` annotation is."""
+    if problem := fields.origin_problem(value):
+        raise ConfigError(f"--origin-hostname: {value!r} {problem}")
+    return value
+
+
 def resolve(args: argparse.Namespace, env: Mapping[str, str], secret: Mapping[str, str]) -> Config:
+    check_owner_id(args.owner_id)
     zones = _names(args.zone, _setting("EDGIO_INGRESS_DNS_ZONE", None, secret, env))
     if not zones:
         raise ConfigError("--zone is not set (flag or EDGIO_INGRESS_DNS_ZONE)")
@@ -133,8 +157,8 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str], secret: Mapping[st
         if not _NAME.match(zone):
             raise ConfigError(f"--zone: {zone!r} is not a DNS zone name")
     shortnames = _names(args.shortname, _setting("EDGIO_INGRESS_SHORTNAME", None, secret, env))
-    origin = (args.origin_hostname or f"origin.{zones[0]}").lower()
-    if not _NAME.match(origin) or not any(origin.endswith("." + z) for z in zones):
+    origin = _origin_hostname((args.origin_hostname or f"origin.{zones[0]}").lower())
+    if not any(origin.endswith("." + z) for z in zones):
         raise ConfigError(f"--origin-hostname: {origin!r} is not a name inside a managed --zone")
     if not 1 <= args.ttl <= 86400:
         raise ConfigError(f"--ttl: {args.ttl} is not between 1 and 86400 seconds")
