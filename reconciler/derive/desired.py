@@ -313,9 +313,24 @@ def _resolve(route: Route, settings: Settings) -> tuple[_Origin | None, list[Fie
                 f"{hostname!r} is {where} the managed DNS zones ({', '.join(settings.zones)})",
             )
         )
+    elif problem := _published_origin(route, hostname):
+        errors.append(FieldError("spec.origin.hostname", problem))
     if errors or not shortname or not hostname or not zone:
         return None, errors
     return _Origin(shortname, hostname, zone), []
+
+
+def _published_origin(route: Route, hostname: str) -> str | None:
+    """An origin that is one of the route's own published hosts would get the nodes' A
+    records at the site's name, and Edgio would fetch the site from itself."""
+    origin = fields.normalise_host(hostname)
+    if not any(fields.normalise_host(rule.host) == origin for rule in route.rules):
+        return None
+    return (
+        f"{hostname!r} is also a published host of this route: its A records would point "
+        "the site at the nodes and Edgio would fetch it from itself; use a name of its own "
+        "for the origin"
+    )
 
 
 def _route(

@@ -91,6 +91,9 @@ def many_paths(count: int) -> Obj:
     return ingress("many", spec={"rules": [{"host": HOST, "http": {"paths": paths}}]})
 
 
+ORIGIN = "cdn.edgio.io/origin-hostname"
+
+
 def annotated(name: str, key: str, value: str) -> Obj:
     return ingress(name, annotations={f"cdn.edgio.io/{key}": value})
 
@@ -210,6 +213,14 @@ CASES: tuple[Case, ...] = (
         "default/a14",
         "InvalidSpec",
         "'example.com' is the apex of the managed",
+    ),
+    Case(
+        "origin-hostname-is-a-published-host",
+        (ingress("a15", host="www.example.com", annotations={ORIGIN: "www.example.com"}),),
+        "EdgioRoute",
+        "default/a15",
+        "InvalidSpec",
+        "spec.origin.hostname: 'www.example.com' is also a published host of this route",
     ),
     # --- hosts -----------------------------------------------------------------------------
     ingress_case(
@@ -467,6 +478,26 @@ CASES: tuple[Case, ...] = (
         "InvalidSpec",
         "'example.com' is the apex of the managed DNS zones",
         "r3",
+    ),
+    route_case(
+        "route-origin-is-a-published-host",
+        (
+            route(
+                "r6",
+                origin={"hostname": "shop.example.com"},
+                rules=[
+                    {
+                        "host": "shop.example.com",
+                        "path": "/r6",
+                        "pathType": "Exact",
+                        "backend": {"service": {"name": "web-svc", "port": {"name": "http"}}},
+                    }
+                ],
+            ),
+        ),
+        "InvalidSpec",
+        "'shop.example.com' is also a published host of this route",
+        "r6",
     ),
     route_case(
         "route-option-forges-owner-marker",

@@ -298,6 +298,31 @@ def test_route_wide_problems(
     assert state.records == frozenset() and state.rules == frozenset()
     (outcome,) = state.outcomes
     assert [str(e) for e in outcome.errors] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("host", "settings", "fields"),
+    [
+        ("www.example.com", {}, {"origin_hostname": "www.example.com"}),
+        ("WWW.Example.com.", {}, {"origin_hostname": "www.example.com"}),  # as DNS compares
+        ("www.example.com", {"default_origin_hostname": "www.example.com"}, {}),
+    ],
+    ids=["annotated", "case-and-root-dot", "controller-default"],
+)
+def test_an_origin_that_is_a_published_host_is_refused(
+    host: str, settings: dict[str, Any], fields: dict[str, Any]
+) -> None:
+    """Its A records would put the nodes at the site's own name and Edgio would fetch
+    the site from itself: refused like an apex origin, nothing derived, the route held."""
+    other = RouteRule("shop.example.com", "/", "Prefix", BackendRef("web", "http"))
+    rules = (RouteRule(host, "/fred", "Exact", BackendRef("web", "http")), other)
+    state = derive([route("web", *rules, **fields)], **settings)
+    assert state.records == frozenset() and state.rules == frozenset()
+    (outcome,) = state.outcomes
+    (error,) = outcome.errors
+    assert error.field == "spec.origin.hostname"
+    assert "'www.example.com' is also a published host of this route" in error.message
+    assert state.holds.routes == {"edgioroute/shop/web"}
     assert state.holds.routes == {"edgioroute/shop/web"}
 
 
