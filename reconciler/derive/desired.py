@@ -33,6 +33,12 @@ from reconciler.model import (
 
 # Nodes with this label are left out of external load balancers, and so of the origin.
 EXCLUDE_NODE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
+# Nodes with one of these taints (any effect) are on their way out, and Kubernetes' service
+# controller drops them from load balancers at once: the cluster autoscaler taints a node
+# it is removing without cordoning it, and an operator marks a dead node out of service.
+LEAVING_NODE_TAINTS = frozenset(
+    {"ToBeDeletedByClusterAutoscaler", "node.kubernetes.io/out-of-service"}
+)
 
 ServiceIndex = Mapping[tuple[str, str], Mapping[str, Any]]  # (namespace, name) -> Service
 
@@ -128,15 +134,17 @@ def node_addresses(
     selector: Iterable[tuple[str, str]] = (),
 ) -> tuple[str, ...]:
     """IPv4 addresses of Ready, schedulable nodes that match the selector, sorted; nodes
-    labelled to be excluded from external load balancers are left out."""
+    labelled to be excluded from external load balancers, or tainted as leaving, are left
+    out."""
     wanted = dict(selector)
     found: set[str] = set()
     for node in nodes:
         metadata = node.get("metadata") or {}
         labels = metadata.get("labels") or {}
-        if metadata.get("deletionTimestamp") or (node.get("spec") or {}).get("unschedulable"):
+        spec = node.get("spec") or {}
+        if metadata.get("deletionTimestamp") or spec.get("unschedulable"):
             continue
-        if EXCLUDE_NODE_LABEL in labels:
+        if EXCLUDE_NODE_LABEL in labels or _leaving(spec):
             continue
         if any(labels.get(key) != value for key, value in wanted.items()):
             continue
@@ -151,6 +159,10 @@ def node_addresses(
             if address.get("type") == address_type and _is_ipv4(address.get("address", "")):
                 found.add(address["address"])
     return tuple(sorted(found, key=ipaddress.IPv4Address))
+
+
+def _leaving(spec: Mapping[str, Any]) -> bool:
+    return any(t.get("key") in LEAVING_NODE_TAINTS for t in spec.get("taints") or [])
 
 
 def _is_ipv4(text: str) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from reconciler.derive.desired import (
+    EXCLUDE_NODE_LABEL,
     DesiredState,
     RuleState,
     Settings,
@@ -99,6 +100,29 @@ def test_only_ready_schedulable_nodes_are_origins() -> None:
     deleting = node("deleting", "203.0.113.6")
     deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     assert node_addresses([*nodes, deleting]) == ("203.0.113.1",)
+
+
+def tainted(name: str, address: str, key: str, effect: str) -> dict[str, Any]:
+    found = node(name, address)
+    found["spec"]["taints"] = [{"key": key, "value": "1733300000", "effect": effect}]
+    return found
+
+
+def test_nodes_on_their_way_out_are_not_origins() -> None:
+    """As Kubernetes' service controller drops them from load balancers: the node the
+    cluster autoscaler is removing (tainted, not cordoned), one marked out of service,
+    and one labelled to be excluded. Other taints leave a node an origin."""
+    nodes = [
+        node("stays", "203.0.113.1"),
+        tainted("scaled-down", "203.0.113.2", "ToBeDeletedByClusterAutoscaler", "NoSchedule"),
+        tainted("dead", "203.0.113.3", "node.kubernetes.io/out-of-service", "NoExecute"),
+        node("excluded", "203.0.113.4", labels={EXCLUDE_NODE_LABEL: ""}),
+        tainted("dedicated", "203.0.113.5", "dedicated", "NoSchedule"),
+        tainted("soon", "203.0.113.6", "DeletionCandidateOfClusterAutoscaler", "PreferNoSchedule"),
+    ]
+    assert node_addresses(nodes) == ("203.0.113.1", "203.0.113.5", "203.0.113.6")
+    state = derive([route()], nodes=nodes)
+    assert {r.data for r in state.records} == {"203.0.113.1", "203.0.113.5", "203.0.113.6"}
 
 
 def test_internal_addresses_and_node_selector() -> None:
