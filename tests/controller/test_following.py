@@ -53,6 +53,41 @@ def test_a_node_going_away_loses_its_record_and_the_origin_never_empties(world: 
     eventually(lambda: converged(world))
 
 
+def test_a_node_tainted_as_leaving_loses_its_record_at_once(world: World) -> None:
+    """The cluster autoscaler removes a node by tainting it ToBeDeletedByClusterAutoscaler,
+    without cordoning it; an operator marks a dead node out of service. Each taint wakes
+    a pass (the interval is a minute), the node's record goes, and the origin never
+    empties; taken off again, the node is an origin again."""
+    started(world, nodes=3)
+    seen: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.append(len(world.a_records()))
+            done.wait(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        world.kubectl(
+            "taint", "nodes", "n1", "ToBeDeletedByClusterAutoscaler=1733300000:NoSchedule"
+        )
+        eventually(lambda: world.a_records() == ["203.0.113.2", "203.0.113.3"], timeout=20)
+        world.kubectl(
+            "taint", "nodes", "n2", "node.kubernetes.io/out-of-service=nodeshutdown:NoExecute"
+        )
+        eventually(lambda: world.a_records() == ["203.0.113.3"], timeout=20)
+        world.kubectl("taint", "nodes", "n1", "ToBeDeletedByClusterAutoscaler-")
+        eventually(lambda: world.a_records() == ["203.0.113.1", "203.0.113.3"], timeout=20)
+    finally:
+        done.set()
+        watcher.join()
+    assert min(seen) >= 1
+    assert world.kubectl("get", "node", "n1", "-o", "jsonpath={.spec.unschedulable}") == ""
+    eventually(lambda: converged(world))
+
+
 def test_a_recreated_service_moves_the_rule_to_its_new_node_port(world: World) -> None:
     started(world)
     before = world.node_port()
