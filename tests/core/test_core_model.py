@@ -115,11 +115,14 @@ class IngressSpec:
 class Node:
     ready: bool = True
     excluded: bool = False
+    leaving: bool = False  # tainted by the cluster autoscaler, which removes it
 
     def manifest(self, name: str) -> dict[str, Any]:
         labels = {"node.kubernetes.io/exclude-from-external-load-balancers": ""}
+        taints = [{"key": "ToBeDeletedByClusterAutoscaler", "effect": "NoSchedule"}]
         return {
             "metadata": {"name": name, "labels": labels if self.excluded else {}},
+            "spec": {"taints": taints if self.leaving else []},
             "status": {
                 "conditions": [{"type": "Ready", "status": str(self.ready)}],
                 "addresses": [{"type": "ExternalIP", "address": NODES[name]}],
@@ -329,9 +332,14 @@ class CoreModel(RuleBasedStateMachine):
     def recreate_service(self, namespace: str, node_port: int | None) -> None:
         self.services[namespace] = node_port
 
-    @rule(name=st.sampled_from(sorted(NODES)), ready=st.booleans(), excluded=st.booleans())
-    def node_changes(self, name: str, ready: bool, excluded: bool) -> None:
-        self.nodes[name] = Node(ready, excluded)
+    @rule(
+        name=st.sampled_from(sorted(NODES)),
+        ready=st.booleans(),
+        excluded=st.booleans(),
+        leaving=st.booleans(),
+    )
+    def node_changes(self, name: str, ready: bool, excluded: bool, leaving: bool) -> None:
+        self.nodes[name] = Node(ready, excluded, leaving)
 
     @rule(name=st.sampled_from(sorted(NODES)))
     def node_leaves(self, name: str) -> None:
@@ -488,6 +496,21 @@ class CoreModel(RuleBasedStateMachine):
             self.run_pass({})
             self.edgio.publish()
         assert self.plan_for(self.desired()).changes == (), "not converged in three passes"
+        self.origins_are_the_eligible_nodes()
+
+    def origins_are_the_eligible_nodes(self) -> None:
+        """Once converged, every wanted origin of ours holds exactly the Ready nodes that
+        are not excluded from load balancers nor leaving (while there is one: else held)."""
+        eligible = {
+            NODES[name]
+            for name, node in self.nodes.items()
+            if node.ready and not node.excluded and not node.leaving
+        }
+        listed = self.vultr.list_records(ZONE)
+        ours = {ownership.claimed_name(r.name, r.type, r.data, ME) for r in listed}
+        for name in {r.name for r in self.desired().records} & ours if eligible else ():
+            held = {r.data for r in listed if (r.name, r.type) == (name, "A")}
+            assert held == eligible, (name, held, eligible)
 
     @invariant()
     def no_rule_stranded_between_steps(self) -> None:
