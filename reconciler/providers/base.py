@@ -98,13 +98,20 @@ class ProviderError(Exception):
     reason = "ProviderError"
     retryable = False
     maybe_applied = False
-    retry_after: float | None = None
 
-    def __init__(self, provider: str, operation: str, message: str, status: int | None = None):
+    def __init__(
+        self,
+        provider: str,
+        operation: str,
+        message: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ):
         self.provider = provider
         self.operation = operation
         self.status = status
         self.message = message
+        self.retry_after = retry_after
         super().__init__(f"{provider} {operation}: {message}")
 
 
@@ -140,8 +147,7 @@ class Throttled(ProviderError):
         status: int | None = 429,
         retry_after: float | None = None,
     ):
-        super().__init__(provider, operation, message, status)
-        self.retry_after = retry_after
+        super().__init__(provider, operation, message, status, retry_after)
 
 
 class ServerError(ProviderError):
@@ -152,17 +158,6 @@ class ServerError(ProviderError):
     reason = "ProviderServerError"
     retryable = True
     maybe_applied = True
-
-    def __init__(
-        self,
-        provider: str,
-        operation: str,
-        message: str,
-        status: int | None = None,
-        retry_after: float | None = None,
-    ):
-        super().__init__(provider, operation, message, status)
-        self.retry_after = retry_after
 
 
 class Unavailable(ProviderError):
