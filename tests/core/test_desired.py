@@ -6,6 +6,8 @@ import dataclasses
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler.derive.desired import (
     EXCLUDE_NODE_LABEL,
@@ -123,6 +125,34 @@ def test_nodes_on_their_way_out_are_not_origins() -> None:
     assert node_addresses(nodes) == ("203.0.113.1", "203.0.113.5", "203.0.113.6")
     state = derive([route()], nodes=nodes)
     assert {r.data for r in state.records} == {"203.0.113.1", "203.0.113.5", "203.0.113.6"}
+
+
+NAMES = ("www", "shop", "origin")
+
+
+@st.composite
+def spelled(draw: st.DrawFn) -> str:
+    """One of a few names in the zone, in any case, with or without the root dot."""
+    name = f"{draw(st.sampled_from(NAMES))}.example.com"
+    cased = "".join(c.upper() if draw(st.booleans()) else c for c in name)
+    return cased + ("." if draw(st.booleans()) else "")
+
+
+@given(hosts=st.lists(spelled(), min_size=1, max_size=3), origin=st.sampled_from(NAMES))
+def test_no_origin_record_is_ever_at_a_host_the_route_publishes(
+    hosts: list[str], origin: str
+) -> None:
+    """Names compared as DNS compares them: an origin that is one of the route's hosts,
+    however spelled, is refused, and otherwise the route is published with its records."""
+    rules = [
+        RouteRule(h, f"/p{i}", "Exact", BackendRef("web", "http")) for i, h in enumerate(hosts)
+    ]
+    state = derive([route("web", *rules, origin_hostname=f"{origin}.example.com")])
+    published = {h.lower().rstrip(".") for h in hosts}
+    assert not {f"{r.name}.{r.zone}" for r in state.records} & published
+    (outcome,) = state.outcomes
+    assert bool(outcome.errors) == (f"{origin}.example.com" in published)
+    assert bool(state.records) != bool(outcome.errors)
 
 
 def test_internal_addresses_and_node_selector() -> None:
