@@ -47,6 +47,7 @@ from reconciler.model import (
     Plan,
     Policy,
     Skipped,
+    dns_name,
 )
 
 (
@@ -66,7 +67,7 @@ _ALLOWED = {
     Policy.CREATE_ONLY: {Action.CREATE},
 }
 
-NameKey = tuple[str, str]  # (zone, relative name)
+NameKey = tuple[str, str]  # (zone, relative name), both in normal form (`DnsRecord.at`)
 RuleKey = tuple[str, str, str]
 NO_HOLDS = Holds()
 INCOMPLETE = Reason.LISTING_INCOMPLETE.value
@@ -127,7 +128,7 @@ class _Names:
 
     owner: str
     held: frozenset[NameKey]
-    fqdns: dict[str, NameKey] = field(default_factory=dict)  # lower-case fqdn -> key
+    fqdns: dict[str, NameKey] = field(default_factory=dict)  # fqdn in normal form -> key
     records_at: dict[NameKey, list[DnsRecord]] = field(default_factory=lambda: defaultdict(list))
     claims: dict[NameKey, list[DnsRecord]] = field(default_factory=lambda: defaultdict(list))
     wanted: dict[NameKey, list[DnsRecord]] = field(default_factory=lambda: defaultdict(list))
@@ -140,26 +141,25 @@ class _Names:
         owner: str,
         held: frozenset[NameKey],
     ) -> _Names:
-        names = cls(owner, held)
+        names = cls(owner, frozenset((dns_name(zone), dns_name(name)) for zone, name in held))
         for record in actual:
-            key = (record.zone, record.name)
-            names.records_at[key].append(record)
-            names._know(key)
+            names.records_at[record.at].append(record)
+            names._know(record.at)
             claimed = ownership.claimed_name(record.name, record.type, record.data, owner)
             if claimed is not None:
-                names.claims[(record.zone, claimed)].append(record)
-                names._know((record.zone, claimed))
+                names.claims[(record.at[0], claimed)].append(record)
+                names._know((record.at[0], claimed))
         for record in desired:
-            names.wanted[(record.zone, record.name)].append(record)
-            names._know((record.zone, record.name))
+            names.wanted[record.at].append(record)
+            names._know(record.at)
         return names
 
     def _know(self, key: NameKey) -> None:
         zone, name = key
-        self.fqdns[(f"{name}.{zone}" if name else zone).lower()] = key
+        self.fqdns[f"{name}.{zone}" if name else zone] = key
 
     def key_of(self, fqdn: str) -> NameKey | None:
-        return self.fqdns.get(fqdn.lower())
+        return self.fqdns.get(dns_name(fqdn))
 
     def a_records(self, key: NameKey) -> list[DnsRecord]:
         return [r for r in self.records_at.get(key, []) if r.type == "A"]
@@ -247,8 +247,8 @@ def _once_per_id(listed: Iterable[Listed]) -> tuple[list[Listed], bool]:
 
 def _sort_key(subject: DnsRecord | CdnRule) -> tuple[str, ...]:
     if isinstance(subject, DnsRecord):
-        return ("dns", subject.zone, subject.name, subject.type, subject.data, subject.id or "")
-    return ("cdn", *subject.key, subject.published_host, subject.id or "")
+        return ("dns", *subject.at, subject.type, subject.data, subject.id or "")
+    return ("cdn", *subject.key, subject.id or "", subject.published_host)
 
 
 def _by_id(records: Iterable[DnsRecord]) -> list[DnsRecord]:
@@ -489,7 +489,7 @@ def _owned_rule(
         return
     if current == target:
         return
-    moving = current.source_host.lower() != target.source_host.lower()
+    moving = current.hosts[1] != target.hosts[1]
     if moving and (problem := names.origin_problem(target.source_host)):
         builder.skip(
             replace(target, id=current.id),

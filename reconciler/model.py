@@ -19,6 +19,21 @@ WebProtocol = Literal["http", "https"]
 WEB_PROTOCOLS: tuple[WebProtocol, ...] = get_args(WebProtocol)
 # Edgio's `status.state` of a rule whose current version the edge serves.
 PUBLISHED_STATE = "COMPLETED"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def dns_name(text: str) -> str:
+    """A DNS name in the one form the controller compares names in.
+
+    Names are case-insensitive (RFC 4343: ASCII letters only), and a trailing root dot
+    names the same host (RFC 1034 section 3.1): a foreign record stored as `Origin`
+    occupies `origin`, and a rule whose source is `origin.example.com.` uses
+    `origin.example.com`. It lives here, at the root of the core, because the model's
+    own equality and keys compare by it; :mod:`reconciler.ownership` and every other
+    layer call this one function rather than lower-casing by hand.
+    """
+    name = text.rstrip(".")
+    return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
 
 
 class DeletionPolicy(enum.StrEnum):
@@ -107,12 +122,18 @@ class Route:
 class DnsRecord:
     """One record in a zone. Round robin is several A records sharing name and type."""
 
-    zone: str
-    name: str  # relative to the zone; "" is the apex
+    zone: str = field(compare=False)  # as listed or configured; compared as `at`
+    name: str = field(compare=False)  # relative to the zone; "" is the apex
     type: str  # "A" | "TXT" (others are listed but never written)
     data: str  # an address, or the TXT value without its surrounding quotes
     ttl: int
     id: str | None = field(default=None, compare=False)
+    # (zone, name) as DNS compares them (:func:`dns_name`): `Origin` in `Example.com.`
+    # is `origin` in `example.com`. Records compare, and are indexed, by this.
+    at: tuple[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", (dns_name(self.zone), dns_name(self.name)))
 
     @property
     def fqdn(self) -> str:
@@ -133,9 +154,9 @@ class CdnRule:
     """
 
     shortname: str
-    published_host: str
+    published_host: str = field(compare=False)  # compared in normal form, in `hosts`
     published_path: str
-    source_host: str
+    source_host: str = field(compare=False)  # compared in normal form, in `hosts`
     source_port: int | None
     source_path: str = "/"
     published_protocols: tuple[WebProtocol, ...] = ("http",)
@@ -145,14 +166,17 @@ class CdnRule:
     id: str | None = field(default=None, compare=False)
     state: str | None = field(default=None, compare=False)
     version: int | None = field(default=None, compare=False)
-    # The natural key: Edgio rejects a second rule with the same host (compared
-    # case-insensitively, as DNS names are) and path. Computed once, not per use: a
-    # pass looks it up several times for each of tens of thousands of rules.
+    # The published and source hosts as DNS compares them (:func:`dns_name`).
+    hosts: tuple[str, str] = field(init=False, repr=False)
+    # The natural key: Edgio rejects a second rule with the same host (compared as DNS
+    # names are) and path. Computed once, not per use: a pass looks it up several times
+    # for each of tens of thousands of rules.
     key: tuple[str, str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        key = (self.shortname, self.published_host.lower(), self.published_path)
-        object.__setattr__(self, "key", key)
+        hosts = (dns_name(self.published_host), dns_name(self.source_host))
+        object.__setattr__(self, "hosts", hosts)
+        object.__setattr__(self, "key", (self.shortname, hosts[0], self.published_path))
 
     @property
     def published_protocol(self) -> WebProtocol:

@@ -42,7 +42,7 @@ from reconciler.guard import (
     check_sweep,
     refused,
 )
-from reconciler.model import Plan, Policy
+from reconciler.model import Plan, Policy, dns_name
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import (
     RouteSet,
@@ -225,7 +225,7 @@ def accounted(
         origins.add(hostname or default or "")
     return Accounted(
         frozenset(ownership.route_resource(i.key) for i in inputs),
-        frozenset(o.lower().rstrip(".") for o in origins if o),
+        frozenset(dns_name(o) for o in origins if o),
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from reconciler.errors import FieldError
-from reconciler.model import WEB_PROTOCOLS, CdnOption, WebProtocol
+from reconciler.model import WEB_PROTOCOLS, CdnOption, WebProtocol, dns_name
 from reconciler.ownership import MARKER_OPTION, OWNER_HEADER, TXT_PREFIX
 
 _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
@@ -48,8 +48,8 @@ def choice_problem(value: object, allowed: Sequence[str]) -> str | None:
 
 
 def normalise_host(host: str) -> str:
-    """DNS names are case-insensitive; Edgio and our diff compare them as lower case."""
-    return host.strip().rstrip(".").lower()
+    """A host as a user typed it, in the one normal form names are compared in."""
+    return dns_name(host.strip())
 
 
 @functools.lru_cache(maxsize=4096)

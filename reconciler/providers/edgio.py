@@ -27,7 +27,7 @@ from urllib.parse import quote
 import requests
 
 from reconciler import ownership
-from reconciler.model import WEB_PROTOCOLS, CdnOption, CdnRule, WebProtocol
+from reconciler.model import WEB_PROTOCOLS, CdnOption, CdnRule, WebProtocol, dns_name
 from reconciler.providers.base import (
     Conflict,
     Listing,
@@ -222,7 +222,7 @@ class EdgioCdn:
             rule = _read_rule(instance)
             if isinstance(rule, Unreadable):
                 continue
-            if rule.published_host.lower() == host.lower() and rule.published_path == path:
+            if rule.hosts[0] == dns_name(host) and rule.published_path == path:
                 return rule
         return None
 

@@ -314,3 +314,40 @@ def test_a_route_write_that_conflicts_plans_on_the_servers_copy(world: World) ->
     result = world.run(scene)
     assert result.plan.changes == ()
     assert [r.published_path for r in world.rules()] == ["/wilma"]
+
+
+@pytest.mark.parametrize("spelling", ["Origin", "ORIGIN"])
+def test_a_foreign_record_in_another_case_occupies_the_origin_name(
+    world: World, spelling: str
+) -> None:
+    """DNS names are case-insensitive (RFC 4343): `Origin` is `origin`, so the name is
+    someone else's. No TXT of ours goes next to it and no rule is pointed at it."""
+    world.vultr.seed_record("example.com", spelling, "A", "198.51.100.9")
+    result = world.run(seed_state(["203.0.113.1"])).plan
+    assert result.changes == ()
+    assert [s.reason for s in result.skipped] == ["OriginForeign", "ForeignRecord"]
+    assert [(r.name, r.data) for r in world.records()] == [(spelling, "198.51.100.9")]
+    assert world.rules() == []
+
+
+@pytest.mark.parametrize("source", ["origin.example.com.", "ORIGIN.Example.com."])
+def test_a_foreign_rule_on_the_origin_spelled_otherwise_keeps_it(world: World, source: str) -> None:
+    """A trailing root dot names the same host (RFC 1034 section 3.1): a foreign rule
+    whose source is `origin.example.com.` uses our origin, which therefore stays when
+    our own route goes."""
+    converge(world, seed_state(["203.0.113.1"]))
+    world.edgio.seed_instance(
+        "exampleco",
+        {
+            "publishedHostname": "legacy.example.net",
+            "publishedUrlPath": "/",
+            "sourceHostname": source,
+            "protocolSets": [{"publishedProtocol": "http", "sourceProtocol": "http"}],
+        },
+    )
+    result = world.run(Scene()).plan
+    assert [(c.action, type(c.subject).__name__) for c in result.changes] == [
+        (Action.DELETE, "CdnRule")
+    ]
+    assert [s.reason for s in result.skipped] == ["OriginInUse"]
+    assert sorted(r.type for r in world.records()) == ["A", "TXT"]
