@@ -37,7 +37,14 @@ from reconciler.model import (
 )
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import RouteSet, WriteAction, has_finalizer, is_deleting
-from reconciler.status import Problem, RouteFacts, published_hosts, route_status, shortnames_of
+from reconciler.status import (
+    Problem,
+    RouteFacts,
+    published_hosts,
+    route_status,
+    rule_key,
+    shortnames_of,
+)
 
 if TYPE_CHECKING:
     from reconciler.sync import Cluster
@@ -259,7 +266,7 @@ def route_facts(
 ) -> RouteFacts:
     published = published_by.get(ownership.route_resource(item.key)) or {}
     hostname = outcome.origin_hostname if outcome else None
-    keys = {(r.shortname, r.host, r.path) for r in outcome.rules} if outcome else set()
+    keys = {rule_key(r) for r in outcome.rules} if outcome else set()
     return RouteFacts(
         key=item.key,
         generation=int((item.obj.get("metadata") or {}).get("generation") or 0),

@@ -9,8 +9,10 @@ answer, whoever created them and whatever id the provider gave them.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import Literal, get_args
+from urllib.parse import quote
 
 PathType = Literal["Exact", "Prefix", "ImplementationSpecific"]
 PATH_TYPES: tuple[PathType, ...] = get_args(PathType)
@@ -34,6 +36,32 @@ def dns_name(text: str) -> str:
     """
     name = text.rstrip(".")
     return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
+
+
+# RFC 3986: what a path may hold as it is (unreserved, sub-delims, ':', '@', '/').
+_PATH_SAFE = "-._~!$&'()*+,;=:@/"
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
+_ESCAPE = re.compile(r"(%[0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def url_path(path: str) -> str:
+    """A URL path in the one form paths are compared and published in (RFC 3986
+    section 6.2.2): escapes of unreserved characters decoded (`%7E` is `~`), other
+    escapes in upper case (`%c3` is `%C3`), and what may not stand in a path as it is
+    (`é`, a stray `%`) percent-encoded as UTF-8. `/café` and `/caf%C3%A9` are then one
+    path, and it is spelled as a client sends it on the wire, which is what Edgio
+    compares a request with."""
+    if _PLAIN_PATH.fullmatch(path):
+        return path  # the usual path: nothing to decode or encode
+    parts = _ESCAPE.split(path)  # text, escape, text, escape, ..., text
+    for index, part in enumerate(parts):
+        if index % 2:
+            char = chr(int(part[1:], 16))
+            parts[index] = char if char in _UNRESERVED else part.upper()
+        else:
+            parts[index] = quote(part, safe=_PATH_SAFE)
+    return "".join(parts)
 
 
 class DeletionPolicy(enum.StrEnum):
@@ -169,14 +197,15 @@ class CdnRule:
     # The published and source hosts as DNS compares them (:func:`dns_name`).
     hosts: tuple[str, str] = field(init=False, repr=False)
     # The natural key: Edgio rejects a second rule with the same host (compared as DNS
-    # names are) and path. Computed once, not per use: a pass looks it up several times
-    # for each of tens of thousands of rules.
+    # names are) and path (compared as URL paths are, :func:`url_path`). Computed once,
+    # not per use: a pass looks it up several times for each of tens of thousands of rules.
     key: tuple[str, str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         hosts = (dns_name(self.published_host), dns_name(self.source_host))
         object.__setattr__(self, "hosts", hosts)
-        object.__setattr__(self, "key", (self.shortname, hosts[0], self.published_path))
+        key = (self.shortname, hosts[0], url_path(self.published_path))
+        object.__setattr__(self, "key", key)
 
     @property
     def published_protocol(self) -> WebProtocol:

@@ -27,7 +27,14 @@ from urllib.parse import quote
 import requests
 
 from reconciler import ownership
-from reconciler.model import WEB_PROTOCOLS, CdnOption, CdnRule, WebProtocol, dns_name
+from reconciler.model import (
+    WEB_PROTOCOLS,
+    CdnOption,
+    CdnRule,
+    WebProtocol,
+    dns_name,
+    url_path,
+)
 from reconciler.providers.base import (
     Conflict,
     Listing,
@@ -222,7 +229,7 @@ class EdgioCdn:
             rule = _read_rule(instance)
             if isinstance(rule, Unreadable):
                 continue
-            if rule.hosts[0] == dns_name(host) and rule.published_path == path:
+            if rule.key[1:] == (dns_name(host), url_path(path)):
                 return rule
         return None
 

@@ -424,6 +424,15 @@ CASES: tuple[Case, ...] = (
         "default/good",
     ),
     Case(
+        # RFC 3986 section 6.2.2: %67 is "g" and %6F is "o", so this is the URL of /good.
+        "equivalent-spelling-of-a-published-path",
+        (ingress("c3", "/%67%6Fod"),),
+        "EdgioRoute",
+        "default/c3",
+        "Conflict",
+        "default/good",
+    ),
+    Case(
         "user-route-takes-the-ingress-name",
         (route("c2"), ingress("c2", "/c2-from-ingress")),
         "Ingress",
@@ -453,6 +462,27 @@ CASES: tuple[Case, ...] = (
         "InvalidSpec",
         f"publishes {HOST}/r1/ twice",
         "r1",
+    ),
+    route_case(
+        # One path in two spellings: percent-encoded UTF-8 with lower-case hex, and as typed.
+        "route-path-twice-in-two-spellings",
+        (
+            route(
+                "r1e",
+                rules=[
+                    {
+                        "host": HOST,
+                        "path": path,
+                        "pathType": "Exact",
+                        "backend": {"service": {"name": "web-svc", "port": {"name": "http"}}},
+                    }
+                    for path in ("/caf%c3%a9", "/café")
+                ],
+            ),
+        ),
+        "InvalidSpec",
+        f"publishes {HOST}/caf%C3%A9 twice",
+        "r1e",
     ),
     route_case(
         "route-origin-outside-zones",

@@ -253,6 +253,28 @@ def test_conflict_ties_break_by_namespace_and_name() -> None:
     assert rule.owner == OwnerMarker("cluster-a", "edgioroute/shop/a")
 
 
+@pytest.mark.parametrize(
+    ("older_path", "newer_path"),
+    [("/café", "/caf%C3%A9"), ("/caf%c3%a9", "/caf%C3%A9"), ("/~fred", "/%7Efred")],
+)
+def test_equivalent_paths_claim_one_rule(older_path: str, newer_path: str) -> None:
+    """RFC 3986 section 6.2.2: the two spellings are one URL, so the newer route gets
+    Conflict, and the path is published as a client sends it (upper-case escapes, UTF-8
+    encoded, unreserved characters as they are)."""
+    older = route("older", _rule(older_path), created="2026-01-01T00:00:00Z")
+    newer = route("newer", _rule(newer_path), created="2026-02-01T00:00:00Z")
+    state = derive([newer, older])
+    (rule,) = state.rules
+    assert rule.owner == OwnerMarker("cluster-a", "edgioroute/shop/older")
+    assert rule.published_path == {"/~fred": "/~fred"}.get(older_path, "/caf%C3%A9")
+    loser = next(o for o in state.outcomes if o.key == "shop/newer").rules[0]
+    assert loser.state == RuleState.CONFLICT
+
+
+def _rule(path: str) -> RouteRule:
+    return RouteRule("exampleco.s.llnwi.net", path, "Exact", BackendRef("web", "http"))
+
+
 def test_prefix_and_exact_do_not_conflict() -> None:
     prefix = route(
         "p", RouteRule("exampleco.s.llnwi.net", "/fred", "Prefix", BackendRef("web", 80))
