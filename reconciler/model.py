@@ -121,6 +121,21 @@ class CdnOption:
 
 
 @dataclass(frozen=True, slots=True)
+class ProtocolSet:
+    """One protocol set of a listed rule as it is, our marker split out of its options.
+
+    A rule this controller writes has one set per published protocol, all alike but for
+    `published_protocol`; a portal edit can change one of them only (a port, an option,
+    a `publishedPort`), which :attr:`CdnRule.protocol_sets` keeps."""
+
+    published_protocol: WebProtocol
+    source_protocol: WebProtocol
+    source_port: int | None
+    options: tuple[CdnOption, ...] = ()
+    published_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """An EdgioRoute's spec, typed. Optional fields fall back to controller defaults."""
 
@@ -176,9 +191,10 @@ class CdnRule:
     the rule's options on the wire, so `options` here never contains it.
 
     `published_protocols` are the rule's protocol sets (Edgio allows two), in
-    :data:`WEB_PROTOCOLS` order. `state` and `version` are what Edgio reports: an update
-    is accepted as ``PENDING`` and the edge keeps serving the previous version until it is
-    ``COMPLETED``.
+    :data:`WEB_PROTOCOLS` order; `source_protocol`, `source_port` and `options` are the
+    content of each, unless `protocol_sets` says the sets differ. `state` and `version`
+    are what Edgio reports: an update is accepted as ``PENDING`` and the edge keeps
+    serving the previous version until it is ``COMPLETED``.
     """
 
     shortname: str
@@ -191,6 +207,10 @@ class CdnRule:
     source_protocol: WebProtocol = "http"
     options: tuple[CdnOption, ...] = ()
     owner: OwnerMarker | None = None
+    # Every protocol set as listed, when they are not all alike (see ProtocolSet);
+    # empty when the fields above describe every set, as in every rule we build. It is
+    # compared: such a rule differs from what its route wants, and is written back whole.
+    protocol_sets: tuple[ProtocolSet, ...] = ()
     id: str | None = field(default=None, compare=False)
     state: str | None = field(default=None, compare=False)
     version: int | None = field(default=None, compare=False)
@@ -211,6 +231,15 @@ class CdnRule:
     def published_protocol(self) -> WebProtocol:
         """The first protocol set's (kept for readers written before there were two)."""
         return self.published_protocols[0]
+
+    @property
+    def sets(self) -> tuple[ProtocolSet, ...]:
+        """Every protocol set of the rule: as listed when they differ, else one per
+        published protocol, each with the rule's content."""
+        return self.protocol_sets or tuple(
+            ProtocolSet(p, self.source_protocol, self.source_port, self.options)
+            for p in self.published_protocols
+        )
 
     @property
     def published(self) -> bool:

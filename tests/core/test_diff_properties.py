@@ -12,7 +12,17 @@ from hypothesis import strategies as st
 
 from reconciler import ownership
 from reconciler.diff import plan
-from reconciler.model import Action, CdnRule, Change, DnsRecord, Holds, OwnerMarker, Plan, Policy
+from reconciler.model import (
+    Action,
+    CdnRule,
+    Change,
+    DnsRecord,
+    Holds,
+    OwnerMarker,
+    Plan,
+    Policy,
+    ProtocolSet,
+)
 
 ME = "me"
 ZONE = "example.com"
@@ -86,13 +96,21 @@ rule_fields = st.tuples(
 )
 
 
+def edited_https_set(rule: CdnRule) -> CdnRule:
+    """The rule after a portal edit to its https protocol set alone (another port)."""
+    http = ProtocolSet("http", rule.source_protocol, rule.source_port, rule.options)
+    https = replace(http, published_protocol="https", source_port=8443)
+    return replace(rule, published_protocols=("http", "https"), protocol_sets=(http, https))
+
+
 @st.composite
 def actual_rules(draw: st.DrawFn) -> tuple[CdnRule, ...]:
     fields = draw(st.lists(rule_fields, max_size=6, unique_by=lambda f: (f[0], f[1])))
     owners = st.sampled_from([ME, "other", None])
-    return tuple(
+    rules = [
         replace(cdn_rule(h, p, port, draw(owners), r), id=new_id()) for h, p, port, r in fields
-    )
+    ]
+    return tuple(edited_https_set(r) if draw(st.booleans()) else r for r in rules)
 
 
 @st.composite

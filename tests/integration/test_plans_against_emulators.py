@@ -351,3 +351,47 @@ def test_a_foreign_rule_on_the_origin_spelled_otherwise_keeps_it(world: World, s
     ]
     assert [s.reason for s in result.skipped] == ["OriginInUse"]
     assert sorted(r.type for r in world.records()) == ["A", "TXT"]
+
+
+def https_set_edited(world: World, **edit: Any) -> tuple[str, Obj]:
+    """A portal edit to the https protocol set of our rule only; its uuid and the set."""
+    (rule,) = world.rules()
+    assert rule.id is not None and rule.published_protocols == ("http", "https")
+    (instance,) = world.edgio.instances("exampleco")
+    sets = copy.deepcopy(instance["body"]["protocolSets"])
+    https = next(s for s in sets if s["publishedProtocol"] == "https")
+    https.update(edit)
+    world.edgio.edit_instance(rule.id, protocolSets=sets)
+    return rule.id, https
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"sourcePort": 8443},
+        {"sourceProtocol": "https"},
+        {"publishedPort": 8443},
+        {"options": [{"name": "refresh_absmin", "parameters": [60]}]},
+    ],
+    ids=["port", "source-protocol", "published-port", "options"],
+)
+def test_drift_in_the_second_protocol_set_is_restored(world: World, edit: Obj) -> None:
+    """Edgio serves each protocol set as written, so an edit to the https set alone
+    changes what https visitors get: it is drift like any other, and put back."""
+    desired = seed_state(["203.0.113.1"])
+    converge(world, desired)
+    (http_before,) = [
+        s
+        for s in world.edgio.instances("exampleco")[0]["body"]["protocolSets"]
+        if s["publishedProtocol"] == "http"
+    ]
+    uuid, _ = https_set_edited(world, **edit)
+    drift = converge(world, desired)
+    assert [(c.action, c.current.id if c.current else None) for c in drift.changes] == [
+        (Action.UPDATE, uuid)
+    ]
+    (instance,) = world.edgio.instances("exampleco")
+    sets = {s["publishedProtocol"]: s for s in instance["body"]["protocolSets"]}
+    assert sets["https"] == {**http_before, "publishedProtocol": "https"}
+    assert sets["http"] == http_before
+
