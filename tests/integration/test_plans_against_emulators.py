@@ -9,6 +9,7 @@ out-of-band edits are handled as the design says.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from reconciler.cache import ProviderCache
 from reconciler.derive.desired import Settings
 from reconciler.derive.ingress import object_key
 from reconciler.model import Action, CdnRule, DnsRecord, OwnerMarker, Plan
+from reconciler.plan_output import print_plan
 from reconciler.providers.base import CdnProvider
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.transport import RetryPolicy
@@ -395,3 +397,33 @@ def test_drift_in_the_second_protocol_set_is_restored(world: World, edit: Obj) -
     assert sets["https"] == {**http_before, "publishedProtocol": "https"}
     assert sets["http"] == http_before
 
+
+def printed_plan(world: World, scene: Scene, capsys: pytest.CaptureFixture[str]) -> tuple[str, Obj]:
+    """What `edgio-ingress plan` prints for one dry-run pass: the table, and the JSON."""
+    result = world.run(scene, dry_run=True)
+    capsys.readouterr()
+    print_plan(result, "table")
+    table = capsys.readouterr().out
+    print_plan(result, "json")
+    return table, json.loads(capsys.readouterr().out)
+
+
+def test_plan_shows_every_protocol_set_before_and_after(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rule published on http and https reads `http,https`, not `http`; sets that
+    are not alike are each shown."""
+    desired = seed_state(["203.0.113.1"])
+    table, document = printed_plan(world, desired, capsys)
+    source = "http://origin.example.com:30080/"
+    both = f"http,https -> {source} owner={OWNER}"
+    (create,) = [c for c in document["changes"] if c["provider"] == "edgio"]
+    assert (create["before"], create["after"]) == ("-", both)
+    assert both in table
+    converge(world, desired)
+    https_set_edited(world, sourcePort=8443)
+    table, document = printed_plan(world, desired, capsys)
+    (update,) = document["changes"]
+    edited = f"http -> {source}; https -> http://origin.example.com:8443/ owner={OWNER}"
+    assert (update["action"], update["before"], update["after"]) == ("update", edited, both)
+    assert edited in table and both in table
