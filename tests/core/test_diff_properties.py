@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler import ownership
-from reconciler.diff import plan
+from reconciler.diff import Unlisted, plan
 from reconciler.model import (
     Action,
     CdnRule,
@@ -391,3 +391,34 @@ def test_names_are_compared_only_in_normal_form(
     assert [(s.subject, s.reason) for s in other.skipped] == [
         (s.subject, s.reason) for s in normal.skipped
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds(), policies, st.booleans(), st.booleans())
+def test_nothing_is_created_where_a_listing_may_have_missed_it(
+    world: World, policy: Policy, zone: bool, account: bool
+) -> None:
+    """An incomplete listing of the zone (or the account) may have missed any object in
+    it: a create there would duplicate it. No rule is pointed at a name whose records
+    are therefore not made, either."""
+    unlisted = Unlisted.of([ZONE] if zone else [], ["sn"] if account else [])
+    result = plan(
+        world.desired_records,
+        world.actual_records,
+        world.desired_rules,
+        world.actual_rules,
+        owner=ME,
+        policy=policy,
+        holds=world.holds,
+        unlisted=unlisted,
+    )
+    created = [c.subject for c in result.changes if c.action is Action.CREATE]
+    assert not any(unlisted.covers(subject) for subject in created)
+    origin = (ZONE, "origin")  # every rule's origin
+    ready = origin in owned_names(world.actual_records) and a_counts(world.actual_records).get(
+        origin
+    )
+    pointed = [
+        c for c in result.changes if c.action is Action.CREATE and isinstance(c.subject, CdnRule)
+    ]
+    assert not (zone and pointed and not ready)

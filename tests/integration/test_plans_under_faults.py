@@ -16,7 +16,7 @@ from reconciler.derive.desired import DesiredState, desired_state
 from reconciler.derive.ingress import derive_route
 from reconciler.derive.routes import route_from_object
 from reconciler.diff import plan
-from reconciler.model import Action, CdnRule, Plan
+from reconciler.model import Action, CdnRule, DnsRecord, Plan
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
 from tests.integration.test_plans_against_emulators import (
@@ -120,3 +120,25 @@ def test_apply_plan_goes_on_after_a_failed_write(world: World) -> None:
     assert report.held == []
     assert [type(c.subject).__name__ for c in report.applied] == ["DnsRecord"] * 2 + ["CdnRule"]
     assert [r.published_path for r in world.rules()] == [report.applied[-1].subject.published_path]
+
+
+@pytest.mark.parametrize("foreign_first", [False, True], ids=["ours-first", "foreign-first"])
+def test_an_incomplete_listing_creates_no_duplicates(world: World, foreign_first: bool) -> None:
+    """Pages that overlap by as much as they hold show only the zone's first record, and
+    every walk sees a repeat: the listing is incomplete and misses our own records. They
+    are not created again on every pass (Vultr would take each copy)."""
+    if foreign_first:
+        world.vultr.seed_record("example.com", "www", "A", "198.51.100.7")
+    scene = seed_state(["203.0.113.1"])
+    assert world.run(scene).report.ok
+    before = sorted((r["type"], r["name"]) for r in world.vultr.records("example.com"))
+    world.vultr.paging = Paging(cap=1, overlap=1)
+    listed = world.records()
+    assert len(listed) == 1 and not listed.complete
+    for _ in range(3):
+        result = world.run(scene)
+        assert [c for c in result.plan.changes if isinstance(c.subject, DnsRecord)] == []
+        assert "ListingIncomplete" in {s.reason for s in result.plan.skipped}
+    assert sorted((r["type"], r["name"]) for r in world.vultr.records("example.com")) == before
+    world.vultr.paging = Paging()
+    assert world.plan_for(scene).changes == ()
