@@ -85,6 +85,13 @@ def route(name: str, **spec: Any) -> Obj:
     }
 
 
+def route_with_paths(name: str, path_type: str, *paths: str) -> Obj:
+    """An EdgioRoute publishing each path on HOST, all to the same backend."""
+    backend = {"service": {"name": "web-svc", "port": {"name": "http"}}}
+    rules = [{"host": HOST, "path": p, "pathType": path_type, "backend": backend} for p in paths]
+    return route(name, rules=rules)
+
+
 def many_paths(count: int) -> Obj:
     backend = {"service": {"name": "web-svc", "port": {"name": "http"}}}
     paths = [{"path": f"/p{i}", "pathType": "Exact", "backend": backend} for i in range(count)]
@@ -445,20 +452,7 @@ CASES: tuple[Case, ...] = (
         # The CRD refuses two rules with one host and path; these two differ as written
         # but both publish the directory /r1/ at Edgio.
         "route-rule-twice",
-        (
-            route(
-                "r1",
-                rules=[
-                    {
-                        "host": HOST,
-                        "path": path,
-                        "pathType": "Prefix",
-                        "backend": {"service": {"name": "web-svc", "port": {"name": "http"}}},
-                    }
-                    for path in ("/r1", "/r1/")
-                ],
-            ),
-        ),
+        (route_with_paths("r1", "Prefix", "/r1", "/r1/"),),
         "InvalidSpec",
         f"publishes {HOST}/r1/ twice",
         "r1",
@@ -466,20 +460,7 @@ CASES: tuple[Case, ...] = (
     route_case(
         # One path in two spellings: percent-encoded UTF-8 with lower-case hex, and as typed.
         "route-path-twice-in-two-spellings",
-        (
-            route(
-                "r1e",
-                rules=[
-                    {
-                        "host": HOST,
-                        "path": path,
-                        "pathType": "Exact",
-                        "backend": {"service": {"name": "web-svc", "port": {"name": "http"}}},
-                    }
-                    for path in ("/caf%c3%a9", "/café")
-                ],
-            ),
-        ),
+        (route_with_paths("r1e", "Exact", "/caf%c3%a9", "/café"),),
         "InvalidSpec",
         f"publishes {HOST}/caf%C3%A9 twice",
         "r1e",
