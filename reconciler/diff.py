@@ -111,7 +111,8 @@ class Unlisted:
         where = f"zone {subject.zone}" if isinstance(subject, DnsRecord) else subject.shortname
         return (
             f"not created: the listing of {where} was incomplete (it changed while it was "
-            "read) and may hold it already; the next complete listing decides"
+            "read, or held objects that could not be read) and may hold it already; the "
+            "next complete listing decides"
         )
 
 
@@ -288,11 +289,14 @@ def plan(
 def _unlisted(
     records: Iterable[DnsRecord], rules: Iterable[CdnRule], complete: bool | None
 ) -> Unlisted:
-    """Where listings that do not say which zone or account they missed may miss."""
+    """Where listings that do not say which zone or account they missed may miss. A
+    record that could not be read may be one of ours; a rule cannot be doubled that
+    way, since Edgio refuses a second rule for one host and path."""
     if complete is False:
         return Unlisted(every_zone=True, every_account=True)
     return Unlisted(
-        every_zone=not getattr(records, "complete", True),
+        every_zone=not getattr(records, "complete", True)
+        or bool(getattr(records, "unreadable", ())),
         every_account=not getattr(rules, "complete", True),
     )
 

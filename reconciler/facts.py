@@ -87,7 +87,8 @@ class Actual:
     zone_problems: dict[str, Problem] = field(default_factory=dict)
     account_problems: dict[str, Problem] = field(default_factory=dict)
     complete: bool = True  # every listing saw its collection whole: deletes may be planned
-    # Zones and accounts whose listing was incomplete: nothing is created in them.
+    # Zones and accounts whose listing was incomplete (it changed while paged, or for a
+    # zone held records that could not be read): nothing is created in them.
     partial_zones: set[str] = field(default_factory=set)
     partial_accounts: set[str] = field(default_factory=set)
 

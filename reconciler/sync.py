@@ -340,7 +340,7 @@ def read_actual(
         else:
             actual.records.extend(records)
             actual.complete &= records.complete
-            if not records.complete:
+            if not records.complete or records.unreadable:  # they may be our own
                 actual.partial_zones.add(zone)
     for shortname in accounts(settings, inputs):
         try:

@@ -4,6 +4,7 @@ does not stop the rest of a plan."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -141,4 +142,25 @@ def test_an_incomplete_listing_creates_no_duplicates(world: World, foreign_first
         assert "ListingIncomplete" in {s.reason for s in result.plan.skipped}
     assert sorted((r["type"], r["name"]) for r in world.vultr.records("example.com")) == before
     world.vultr.paging = Paging()
+    assert world.plan_for(scene).changes == ()
+
+
+def test_records_that_cannot_be_read_are_not_created_again(world: World) -> None:
+    """A listing whose records come back unreadable (here a TTL as a string) may be
+    hiding our own TXT and A records: they are not created beside them every pass."""
+    scene = seed_state(["203.0.113.1"])
+    assert world.run(scene).report.ok
+    stored = world.vultr.records("example.com")
+    garbled = [{**record, "ttl": str(record["ttl"])} for record in stored]
+    body = {"records": garbled, "meta": {"total": len(garbled), "links": {"next": "", "prev": ""}}}
+    world.vultr.faults.add(
+        status=200, body=json.dumps(body).encode(), method="GET", path="/records$"
+    )
+    listed = world.records()
+    assert list(listed) == [] and len(listed.unreadable) == 2 and listed.complete
+    for _ in range(3):
+        result = world.run(scene)
+        assert [c for c in result.plan.changes if isinstance(c.subject, DnsRecord)] == []
+    world.vultr.faults.clear()
+    assert world.vultr.records("example.com") == stored
     assert world.plan_for(scene).changes == ()
