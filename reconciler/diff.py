@@ -23,6 +23,9 @@ Rules every plan keeps (each is a property test, and the model-based test in
   TXT name may hold other TXT records whose TTL we must not fight;
 - the same inputs in any order give the same plan, and applying a plan to the actual
   state gives a state whose next plan is empty;
+- names are compared only in normal form (:func:`reconciler.model.dns_name`): the same
+  world with names spelled otherwise (case, a root dot) gives the same plan; rules' paths
+  are compared in theirs (:func:`reconciler.model.url_path`);
 - an object listed twice (same provider id) is one object: a copy is never deleted as
   a duplicate of itself, and when a listing was incomplete (it saw the collection change
   while paging, or two copies of one id differ) nothing is deleted at all;

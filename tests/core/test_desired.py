@@ -6,6 +6,8 @@ import dataclasses
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.derive.desired import (
     DesiredState,
@@ -15,7 +17,15 @@ from reconciler.derive.desired import (
     node_addresses,
     zone_of,
 )
-from reconciler.model import BackendRef, CdnOption, DnsRecord, OwnerMarker, Route, RouteRule
+from reconciler.model import (
+    BackendRef,
+    CdnOption,
+    DnsRecord,
+    OwnerMarker,
+    Route,
+    RouteRule,
+    url_path,
+)
 
 SETTINGS = Settings(
     owner_id="cluster-a",
@@ -341,3 +351,35 @@ def test_unreadable_routes_are_held_and_conflict_losers_are_not() -> None:
     )
     assert state.holds.routes == {"edgioroute/shop/broken"}
     assert state.holds.rules == frozenset()
+
+
+# Path text as typed, without '%' (whose meaning depends on what follows it).
+PATH_TEXT = st.text(alphabet="/abcAZ09-._~!$&'()*+,;=:@éß€ ", max_size=12).map(lambda t: "/" + t)
+
+
+@st.composite
+def respelled_paths(draw: st.DrawFn) -> tuple[str, str]:
+    """A path and another spelling of the same URL path (RFC 3986 section 6.2.2): some
+    unreserved characters, and some that a path cannot hold as they are, percent-encoded
+    as UTF-8, hex digits in either case. (An escaped reserved character such as `%3A`
+    is another path than `:`.)"""
+    path = draw(PATH_TEXT)
+    out = []
+    for char in path:
+        if char not in "/!$&'()*+,;=:@" and draw(st.booleans()):
+            escaped = "".join(f"%{byte:02X}" for byte in char.encode())
+            out.append(escaped.lower() if draw(st.booleans()) else escaped)
+        else:
+            out.append(char)
+    return path, "".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(respelled_paths())
+def test_every_spelling_of_a_path_has_one_normal_form(paths: tuple[str, str]) -> None:
+    """Equivalent spellings claim one rule, and the normal form is ASCII (what a request
+    line can carry) and its own normal form."""
+    path, other = paths
+    normal = url_path(path)
+    assert url_path(other) == normal
+    assert normal.isascii() and url_path(normal) == normal
