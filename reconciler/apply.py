@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reconciler.model import Action, CdnRule, Change, DnsRecord, Plan
-from reconciler.ownership import marked_name
+from reconciler.ownership import origin_of
 from reconciler.providers.base import CdnProvider, DnsProvider, ProviderError
 
 
@@ -33,17 +33,9 @@ class ApplyReport:
         return not self.failed and not self.held
 
 
-def _origin_name(record: DnsRecord) -> str:
-    """The origin hostname a record serves: A records directly, TXT markers by prefix."""
-    name = record.name
-    if record.type == "TXT":
-        name = marked_name(name) or name
-    return (f"{name}.{record.zone}" if name else record.zone).lower()
-
-
 @dataclass
 class _Origins:
-    """What the writes so far mean for each origin name (lower-case fqdn)."""
+    """What the writes so far mean for each origin name (fqdn in normal form)."""
 
     unclaimed: set[str] = field(default_factory=set)  # its ownership TXT was not created
     unsettled: set[str] = field(default_factory=set)  # an A create or update did not happen
@@ -53,7 +45,7 @@ class _Origins:
         subject = change.subject
         if isinstance(subject, CdnRule):
             return _points_anew(change) and _fqdn(subject) in self.unclaimed | self.unsettled
-        origin = _origin_name(subject)
+        origin = origin_of(subject)
         if origin in self.unclaimed:
             return True
         return change.action is Action.DELETE and origin in self.unsettled | self.busy
@@ -65,13 +57,13 @@ class _Origins:
             if isinstance(change.current, CdnRule):
                 self.busy.add(_fqdn(change.current))
         elif subject.type == "TXT" and change.action is Action.CREATE:
-            self.unclaimed.add(_origin_name(subject))
+            self.unclaimed.add(origin_of(subject))
         elif subject.type == "A" and change.action is not Action.DELETE:
-            self.unsettled.add(_origin_name(subject))
+            self.unsettled.add(origin_of(subject))
 
 
 def _fqdn(rule: CdnRule) -> str:
-    return rule.source_host.lower()
+    return rule.hosts[1]
 
 
 def _points_anew(change: Change) -> bool:

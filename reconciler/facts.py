@@ -25,10 +25,26 @@ from reconciler.derive.routes import route_from_object
 from reconciler.errors import FieldError, InvalidObject
 from reconciler.guard import Refusal
 from reconciler.memo import Memo
-from reconciler.model import Action, CdnRule, Change, DeletionPolicy, DnsRecord, Plan, Route
+from reconciler.model import (
+    Action,
+    CdnRule,
+    Change,
+    DeletionPolicy,
+    DnsRecord,
+    Plan,
+    Route,
+    dns_name,
+)
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import RouteSet, WriteAction, has_finalizer, is_deleting
-from reconciler.status import Problem, RouteFacts, published_hosts, route_status, shortnames_of
+from reconciler.status import (
+    Problem,
+    RouteFacts,
+    published_hosts,
+    route_status,
+    rule_key,
+    shortnames_of,
+)
 
 if TYPE_CHECKING:
     from reconciler.sync import Cluster
@@ -71,6 +87,10 @@ class Actual:
     zone_problems: dict[str, Problem] = field(default_factory=dict)
     account_problems: dict[str, Problem] = field(default_factory=dict)
     complete: bool = True  # every listing saw its collection whole: deletes may be planned
+    # Zones and accounts whose listing was incomplete (it changed while paged, or for a
+    # zone held records that could not be read): nothing is created in them.
+    partial_zones: set[str] = field(default_factory=set)
+    partial_accounts: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +270,7 @@ def route_facts(
 ) -> RouteFacts:
     published = published_by.get(ownership.route_resource(item.key)) or {}
     hostname = outcome.origin_hostname if outcome else None
-    keys = {(r.shortname, r.host, r.path) for r in outcome.rules} if outcome else set()
+    keys = {rule_key(r) for r in outcome.rules} if outcome else set()
     return RouteFacts(
         key=item.key,
         generation=int((item.obj.get("metadata") or {}).get("generation") or 0),
@@ -274,29 +294,32 @@ def _origin_addresses(
     zone = zone_of(hostname, settings.zones) if hostname else None
     if not hostname or not zone:
         return ()
-    name = hostname[: -len(zone) - 1]
+    fqdn, zone = dns_name(hostname), dns_name(zone)
+    at = (zone, fqdn[: -len(zone) - 1])
     claimed = any(
-        r.zone == zone
-        and r.type == "TXT"
-        and r.name == ownership.txt_name(name)
-        and (m := ownership.parse(r.data)) is not None
-        and m.owner == settings.owner_id
+        r.at[0] == at[0]
+        and ownership.claimed_name(r.name, r.type, r.data, settings.owner_id) == at[1]
         for r in records
     )
     if not claimed:
         return ()
-    return tuple(
-        sorted(r.data for r in records if r.zone == zone and r.name == name and r.type == "A")
-    )
+    return tuple(sorted(r.data for r in records if r.at == at and r.type == "A"))
 
 
 def _origin_foreign(hostname: str | None, plan: Plan) -> str:
     for skipped in plan.skipped:
         subject = skipped.subject
         foreign = skipped.reason == "ForeignRecord" and isinstance(subject, DnsRecord)
-        if foreign and isinstance(subject, DnsRecord) and subject.fqdn == hostname:
+        if foreign and _serves(subject, hostname):
             return skipped.message
     return ""
+
+
+def _serves(subject: DnsRecord | CdnRule, hostname: str | None) -> bool:
+    """Whether a record is (or marks) the origin name `hostname`, in any spelling."""
+    if not isinstance(subject, DnsRecord) or not hostname:
+        return False
+    return ownership.origin_of(subject) == dns_name(hostname)
 
 
 def _foreign_rules(keys: set[tuple[str, str, str]], plan: Plan) -> dict[tuple[str, str, str], str]:
@@ -313,14 +336,9 @@ def _dns_problem(hostname: str | None, done: Pass, settings: Settings) -> Proble
         return done.actual.zone_problems[zone or ""]
     for change, error in done.report.failed:
         subject = change.subject
-        if isinstance(subject, DnsRecord) and _origin_of(subject) == hostname:
+        if _serves(subject, hostname):
             return problem_of(error)
     return None
-
-
-def _origin_of(record: DnsRecord) -> str:
-    name = (ownership.marked_name(record.name) if record.type == "TXT" else None) or record.name
-    return f"{name}.{record.zone}" if name else record.zone
 
 
 def _cdn_problems(

@@ -58,7 +58,7 @@ class Accounted:
     """What the cluster accounts for: its routes' marker resources and origin names."""
 
     resources: frozenset[str] = frozenset()  # "edgioroute/ns/name" of every stored route
-    origins: frozenset[str] = frozenset()  # fully qualified origin names routes use
+    origins: frozenset[str] = frozenset()  # origin names routes use, in normal form
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,28 +101,22 @@ def _percent(share: Fraction) -> str:
 def owned_records(records: Iterable[DnsRecord], owner: str) -> list[DnsRecord]:
     """Our TXT markers and the A records at the names they mark."""
     records = list(records)
-    marked = set()
-    for record in records:
-        name = ownership.marked_name(record.name) if record.type == "TXT" else None
-        marker = ownership.parse(record.data) if name is not None else None
-        if name is not None and marker is not None and marker.owner == owner:
-            marked.add((record.zone, name))
-    return [r for r in records if _marked_by(r, marked) or (r.zone, r.name) in marked]
+    marked = {
+        (record.at[0], name)
+        for record in records
+        if (name := ownership.claimed_name(record.name, record.type, record.data, owner))
+        is not None
+    }
+    return [r for r in records if _marked_by(r, marked) or r.at in marked]
 
 
 def _marked_by(record: DnsRecord, marked: set[tuple[str, str]]) -> bool:
     name = ownership.marked_name(record.name) if record.type == "TXT" else None
-    return name is not None and (record.zone, name) in marked
+    return name is not None and (record.at[0], name) in marked
 
 
 def owned_rules(rules: Iterable[CdnRule], owner: str) -> list[CdnRule]:
     return [r for r in rules if r.owner is not None and r.owner.owner == owner]
-
-
-def origin_of(record: DnsRecord) -> str:
-    """The origin name a record serves: A records directly, TXT markers by prefix."""
-    name = (ownership.marked_name(record.name) if record.type == "TXT" else None) or record.name
-    return f"{name}.{record.zone}" if name else record.zone
 
 
 def check(
@@ -144,7 +138,9 @@ def check(
         and (r.owner is None or r.owner.resource not in accounted.resources)
     ]
     record_deletes = [
-        r for r in deletes if isinstance(r, DnsRecord) and origin_of(r) not in accounted.origins
+        r
+        for r in deletes
+        if isinstance(r, DnsRecord) and ownership.origin_of(r) not in accounted.origins
     ]
     return _judge("rules", len(rule_deletes), len(owned_rules(rules, owner)), guard) or _judge(
         "records", len(record_deletes), len(owned_records(records, owner)), guard

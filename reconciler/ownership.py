@@ -10,11 +10,14 @@ Anything that does not parse strictly, or names another heritage, is foreign: a 
 given twice (`heritage=external-dns,heritage=edgio-ingress` must not read as ours), a
 part without `=`, a missing owner. A TXT record counts as a claim only at a name with
 the ownership prefix (see :func:`claimed_name`).
+
+Names are compared in one form only, :func:`reconciler.model.dns_name` (case folded,
+root dot dropped): a name is claimed, occupied or in use whatever its spelling.
 """
 
 from __future__ import annotations
 
-from reconciler.model import CdnOption, OwnerMarker
+from reconciler.model import CdnOption, DnsRecord, OwnerMarker, dns_name
 
 HERITAGE = "edgio-ingress"
 OWNER_HEADER = "X-Edgio-Ingress-Owner"
@@ -71,10 +74,21 @@ def txt_name(name: str) -> str:
 
 
 def marked_name(txt_record_name: str) -> str | None:
-    """The inverse of :func:`txt_name`: the name a TXT record would mark, or None."""
-    if not txt_record_name.startswith(TXT_PREFIX):
+    """The inverse of :func:`txt_name`: the name a TXT record would mark (in normal
+    form: `A-Origin` marks `origin`), or None."""
+    name = dns_name(txt_record_name)
+    if not name.startswith(TXT_PREFIX):
         return None
-    return txt_record_name[len(TXT_PREFIX) :]
+    return name[len(TXT_PREFIX) :]
+
+
+def origin_of(record: DnsRecord) -> str:
+    """The fully qualified origin name a record serves, in normal form: an A record
+    its own name, a TXT marker the name it marks."""
+    zone, name = record.at
+    if record.type == "TXT":
+        name = marked_name(name) or name
+    return f"{name}.{zone}" if name else zone
 
 
 def claimed_name(record_name: str, record_type: str, data: str, owner: str) -> str | None:

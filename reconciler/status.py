@@ -18,7 +18,7 @@ from typing import Any
 from reconciler.api import ConditionType, Reason
 from reconciler.derive.desired import BACKEND_PROBLEMS, RouteOutcome, RuleOutcome, RuleState
 from reconciler.errors import FieldError
-from reconciler.model import CdnRule
+from reconciler.model import CdnRule, dns_name
 
 RuleKey = tuple[str, str, str]  # (shortname, host, published path)
 COMPLETED = "COMPLETED"  # Edgio's state of a rule that is live at the edge
@@ -82,7 +82,8 @@ class RouteFacts:
 
 
 def rule_key(rule: RuleOutcome) -> RuleKey:
-    return (rule.shortname, rule.host, rule.path)
+    """The key of the rule an outcome is about, as :attr:`CdnRule.key` spells it."""
+    return (rule.shortname, dns_name(rule.host), rule.path)
 
 
 def conditions(facts: RouteFacts) -> list[Condition]:

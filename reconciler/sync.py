@@ -31,7 +31,7 @@ from reconciler.derive.desired import (
     zone_of,
 )
 from reconciler.derive.ingress import object_key
-from reconciler.diff import plan
+from reconciler.diff import Unlisted, plan
 from reconciler.facts import Actual, Pass, RouteInput, finish, problem_of, read_routes
 from reconciler.guard import (
     DEFAULT_GUARD,
@@ -42,7 +42,7 @@ from reconciler.guard import (
     check_sweep,
     refused,
 )
-from reconciler.model import Plan, Policy
+from reconciler.model import Plan, Policy, dns_name
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import (
     RouteSet,
@@ -225,7 +225,7 @@ def accounted(
         origins.add(hostname or default or "")
     return Accounted(
         frozenset(ownership.route_resource(i.key) for i in inputs),
-        frozenset(o.lower().rstrip(".") for o in origins if o),
+        frozenset(dns_name(o) for o in origins if o),
     )
 
 
@@ -340,6 +340,8 @@ def read_actual(
         else:
             actual.records.extend(records)
             actual.complete &= records.complete
+            if not records.complete or records.unreadable:  # they may be our own
+                actual.partial_zones.add(zone)
     for shortname in accounts(settings, inputs):
         try:
             rules = cache.rules(shortname, full=full)
@@ -348,6 +350,8 @@ def read_actual(
         else:
             actual.rules.extend(rules)
             actual.complete &= rules.complete
+            if not rules.complete:
+                actual.partial_accounts.add(shortname)
     return actual
 
 
@@ -375,6 +379,7 @@ def _plan(desired: DesiredState, actual: Actual, settings: PassSettings) -> Plan
         holds=holds,
         complete=actual.complete,
         adopting=desired.adopting,
+        unlisted=Unlisted.of(actual.partial_zones, actual.partial_accounts),
     )
 
 

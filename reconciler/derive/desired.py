@@ -29,6 +29,7 @@ from reconciler.model import (
     Route,
     RouteRule,
     WebProtocol,
+    dns_name,
 )
 
 # Nodes with this label are left out of external load balancers, and so of the origin.
@@ -174,9 +175,11 @@ def _is_ipv4(text: str) -> bool:
 
 
 def zone_of(hostname: str, zones: Iterable[str]) -> str | None:
-    """The managed zone a name belongs to: the longest matching suffix."""
-    matches = [z for z in zones if hostname == z or hostname.endswith("." + z)]
-    return max(matches, key=len) if matches else None
+    """The managed zone a name belongs to (as configured): the longest matching suffix,
+    names compared in normal form."""
+    name = dns_name(hostname)
+    matches = [z for z in zones if name == (n := dns_name(z)) or name.endswith("." + n)]
+    return max(matches, key=lambda z: len(dns_name(z))) if matches else None
 
 
 def desired_state(
@@ -219,7 +222,7 @@ def desired_state(
     holds = Holds(
         names=frozenset(origins) if not addresses else frozenset(),
         rules=frozenset(
-            (r.shortname, r.host, r.path)
+            (r.shortname, dns_name(r.host), r.path)
             for o in outcomes
             for r in o.rules
             if r.state in BACKEND_PROBLEMS
@@ -238,7 +241,7 @@ def desired_state(
     )
 
 
-RuleKey = tuple[str, str, str]  # (shortname, lower-case host, published path)
+RuleKey = tuple[str, str, str]  # (shortname, host in normal form, published path)
 Placed = tuple[RouteOutcome, tuple[str, str] | None]  # an outcome, and its origin (zone, name)
 # Pure functions of their inputs, reused while those stay the same (reconciler.memo).
 _ADDRESSES: Memo[tuple[str, ...]] = Memo()
@@ -298,7 +301,7 @@ class _Origin:
 
     @property
     def name(self) -> str:
-        return self.hostname[: -len(self.zone) - 1]
+        return dns_name(self.hostname)[: -len(dns_name(self.zone)) - 1]
 
 
 def _resolve(route: Route, settings: Settings) -> tuple[_Origin | None, list[FieldError]]:
@@ -317,7 +320,7 @@ def _resolve(route: Route, settings: Settings) -> tuple[_Origin | None, list[Fie
                 "spec.origin.hostname", "not set, and the controller has no --origin-hostname"
             )
         )
-    elif zone is None or zone == hostname:
+    elif zone is None or dns_name(zone) == dns_name(hostname):
         where = "the apex of" if zone else "in none of"
         errors.append(
             FieldError(
@@ -358,13 +361,13 @@ def _route(
         if shortname := route.shortname or settings.default_shortname:
             for rule in route.rules:
                 path = fields.published_path(rule.path, rule.path_type)
-                claims.setdefault((shortname, rule.host.lower(), path), route.key)
+                claims.setdefault((shortname, dns_name(rule.host), path), route.key)
         return RouteOutcome(route.key, origin_hostname=hostname, errors=tuple(errors)), None
     outcomes = []
     warnings: dict[str, RouteWarning] = {}
     for rule in route.rules:
         path = fields.published_path(rule.path, rule.path_type)
-        key = (origin.shortname, rule.host.lower(), path)
+        key = (origin.shortname, dns_name(rule.host), path)
         if key in claims:
             message = f"{rule.host}{path} is already published by the older route {claims[key]}"
             outcomes.append(

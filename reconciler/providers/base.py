@@ -6,7 +6,8 @@ the same Protocol without touching derive, diff or the loop.
 
 A listing is a :class:`Listing`: a plain list of the objects (each id once), plus
 `complete` (False when the collection kept changing while it was paged, so something
-may be missing and the planner must not delete) and `unreadable` (objects the provider
+may be missing and the planner must neither delete, nor create in that zone or account
+what may be there already) and `unreadable` (objects the provider
 holds that could not be read; they are left alone as foreign and reported).
 
 A create is posted at most once per call after an answer that may hide a write: when
@@ -45,7 +46,8 @@ class Listing(list[T]):
     It is a list, so code that only iterates needs nothing new. `complete` is False when
     the collection changed while it was paged (an object repeated or missing, a total
     that moved) and one more listing saw it change again: some object may be missing,
-    so the pass must not delete anything (see :func:`reconciler.diff.plan`).
+    so the pass must not delete anything, nor create anything in this zone or account
+    (see :func:`reconciler.diff.plan` and :class:`reconciler.diff.Unlisted`).
     """
 
     def __init__(

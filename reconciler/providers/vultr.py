@@ -272,7 +272,7 @@ class VultrDns:
     def update_record(self, current: DnsRecord, desired: DnsRecord) -> DnsRecord:
         """PATCH name, data and ttl in place; Vultr cannot change a record's type."""
         record_id = _require_id(current, "update_record")
-        if (desired.zone, desired.type) != (current.zone, current.type):
+        if (desired.at[0], desired.type) != (current.at[0], current.type):
             raise ValueError(
                 f"VultrDns.update_record: record {current.fqdn!r} cannot change zone or type"
             )

@@ -85,6 +85,13 @@ def route(name: str, **spec: Any) -> Obj:
     }
 
 
+def route_with_paths(name: str, path_type: str, *paths: str) -> Obj:
+    """An EdgioRoute publishing each path on HOST, all to the same backend."""
+    backend = {"service": {"name": "web-svc", "port": {"name": "http"}}}
+    rules = [{"host": HOST, "path": p, "pathType": path_type, "backend": backend} for p in paths]
+    return route(name, rules=rules)
+
+
 def many_paths(count: int) -> Obj:
     backend = {"service": {"name": "web-svc", "port": {"name": "http"}}}
     paths = [{"path": f"/p{i}", "pathType": "Exact", "backend": backend} for i in range(count)]
@@ -435,6 +442,15 @@ CASES: tuple[Case, ...] = (
         "default/good",
     ),
     Case(
+        # RFC 3986 section 6.2.2: %67 is "g" and %6F is "o", so this is the URL of /good.
+        "equivalent-spelling-of-a-published-path",
+        (ingress("c3", "/%67%6Fod"),),
+        "EdgioRoute",
+        "default/c3",
+        "Conflict",
+        "default/good",
+    ),
+    Case(
         "user-route-takes-the-ingress-name",
         (route("c2"), ingress("c2", "/c2-from-ingress")),
         "Ingress",
@@ -447,23 +463,18 @@ CASES: tuple[Case, ...] = (
         # The CRD refuses two rules with one host and path; these two differ as written
         # but both publish the directory /r1/ at Edgio.
         "route-rule-twice",
-        (
-            route(
-                "r1",
-                rules=[
-                    {
-                        "host": HOST,
-                        "path": path,
-                        "pathType": "Prefix",
-                        "backend": {"service": {"name": "web-svc", "port": {"name": "http"}}},
-                    }
-                    for path in ("/r1", "/r1/")
-                ],
-            ),
-        ),
+        (route_with_paths("r1", "Prefix", "/r1", "/r1/"),),
         "InvalidSpec",
         f"publishes {HOST}/r1/ twice",
         "r1",
+    ),
+    route_case(
+        # One path in two spellings: percent-encoded UTF-8 with lower-case hex, and as typed.
+        "route-path-twice-in-two-spellings",
+        (route_with_paths("r1e", "Exact", "/caf%c3%a9", "/café"),),
+        "InvalidSpec",
+        f"publishes {HOST}/caf%C3%A9 twice",
+        "r1e",
     ),
     route_case(
         "route-origin-outside-zones",

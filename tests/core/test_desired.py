@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.derive.desired import (
@@ -18,7 +18,15 @@ from reconciler.derive.desired import (
     node_addresses,
     zone_of,
 )
-from reconciler.model import BackendRef, CdnOption, DnsRecord, OwnerMarker, Route, RouteRule
+from reconciler.model import (
+    BackendRef,
+    CdnOption,
+    DnsRecord,
+    OwnerMarker,
+    Route,
+    RouteRule,
+    url_path,
+)
 
 SETTINGS = Settings(
     owner_id="cluster-a",
@@ -307,6 +315,28 @@ def test_conflict_ties_break_by_namespace_and_name() -> None:
     assert rule.owner == OwnerMarker("cluster-a", "edgioroute/shop/a")
 
 
+@pytest.mark.parametrize(
+    ("older_path", "newer_path"),
+    [("/café", "/caf%C3%A9"), ("/caf%c3%a9", "/caf%C3%A9"), ("/~fred", "/%7Efred")],
+)
+def test_equivalent_paths_claim_one_rule(older_path: str, newer_path: str) -> None:
+    """RFC 3986 section 6.2.2: the two spellings are one URL, so the newer route gets
+    Conflict, and the path is published as a client sends it (upper-case escapes, UTF-8
+    encoded, unreserved characters as they are)."""
+    older = route("older", _rule(older_path), created="2026-01-01T00:00:00Z")
+    newer = route("newer", _rule(newer_path), created="2026-02-01T00:00:00Z")
+    state = derive([newer, older])
+    (rule,) = state.rules
+    assert rule.owner == OwnerMarker("cluster-a", "edgioroute/shop/older")
+    assert rule.published_path == {"/~fred": "/~fred"}.get(older_path, "/caf%C3%A9")
+    loser = next(o for o in state.outcomes if o.key == "shop/newer").rules[0]
+    assert loser.state == RuleState.CONFLICT
+
+
+def _rule(path: str) -> RouteRule:
+    return RouteRule("exampleco.s.llnwi.net", path, "Exact", BackendRef("web", "http"))
+
+
 def test_prefix_and_exact_do_not_conflict() -> None:
     prefix = route(
         "p", RouteRule("exampleco.s.llnwi.net", "/fred", "Prefix", BackendRef("web", 80))
@@ -398,3 +428,35 @@ def test_unreadable_routes_are_held_and_conflict_losers_are_not() -> None:
     )
     assert state.holds.routes == {"edgioroute/shop/broken"}
     assert state.holds.rules == frozenset()
+
+
+# Path text as typed, without '%' (whose meaning depends on what follows it).
+PATH_TEXT = st.text(alphabet="/abcAZ09-._~!$&'()*+,;=:@éß€ ", max_size=12).map(lambda t: "/" + t)
+
+
+@st.composite
+def respelled_paths(draw: st.DrawFn) -> tuple[str, str]:
+    """A path and another spelling of the same URL path (RFC 3986 section 6.2.2): some
+    unreserved characters, and some that a path cannot hold as they are, percent-encoded
+    as UTF-8, hex digits in either case. (An escaped reserved character such as `%3A`
+    is another path than `:`.)"""
+    path = draw(PATH_TEXT)
+    out = []
+    for char in path:
+        if char not in "/!$&'()*+,;=:@" and draw(st.booleans()):
+            escaped = "".join(f"%{byte:02X}" for byte in char.encode())
+            out.append(escaped.lower() if draw(st.booleans()) else escaped)
+        else:
+            out.append(char)
+    return path, "".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(respelled_paths())
+def test_every_spelling_of_a_path_has_one_normal_form(paths: tuple[str, str]) -> None:
+    """Equivalent spellings claim one rule, and the normal form is ASCII (what a request
+    line can carry) and its own normal form."""
+    path, other = paths
+    normal = url_path(path)
+    assert url_path(other) == normal
+    assert normal.isascii() and url_path(normal) == normal

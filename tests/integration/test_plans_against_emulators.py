@@ -9,6 +9,7 @@ out-of-band edits are handled as the design says.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from reconciler.cache import ProviderCache
 from reconciler.derive.desired import Settings
 from reconciler.derive.ingress import object_key
 from reconciler.model import Action, CdnRule, DnsRecord, OwnerMarker, Plan
+from reconciler.plan_output import print_plan
 from reconciler.providers.base import CdnProvider
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.transport import RetryPolicy
@@ -314,3 +316,114 @@ def test_a_route_write_that_conflicts_plans_on_the_servers_copy(world: World) ->
     result = world.run(scene)
     assert result.plan.changes == ()
     assert [r.published_path for r in world.rules()] == ["/wilma"]
+
+
+@pytest.mark.parametrize("spelling", ["Origin", "ORIGIN"])
+def test_a_foreign_record_in_another_case_occupies_the_origin_name(
+    world: World, spelling: str
+) -> None:
+    """DNS names are case-insensitive (RFC 4343): `Origin` is `origin`, so the name is
+    someone else's. No TXT of ours goes next to it and no rule is pointed at it."""
+    world.vultr.seed_record("example.com", spelling, "A", "198.51.100.9")
+    result = world.run(seed_state(["203.0.113.1"])).plan
+    assert result.changes == ()
+    assert [s.reason for s in result.skipped] == ["OriginForeign", "ForeignRecord"]
+    assert [(r.name, r.data) for r in world.records()] == [(spelling, "198.51.100.9")]
+    assert world.rules() == []
+
+
+@pytest.mark.parametrize("source", ["origin.example.com.", "ORIGIN.Example.com."])
+def test_a_foreign_rule_on_the_origin_spelled_otherwise_keeps_it(world: World, source: str) -> None:
+    """A trailing root dot names the same host (RFC 1034 section 3.1): a foreign rule
+    whose source is `origin.example.com.` uses our origin, which therefore stays when
+    our own route goes."""
+    converge(world, seed_state(["203.0.113.1"]))
+    world.edgio.seed_instance(
+        "exampleco",
+        {
+            "publishedHostname": "legacy.example.net",
+            "publishedUrlPath": "/",
+            "sourceHostname": source,
+            "protocolSets": [{"publishedProtocol": "http", "sourceProtocol": "http"}],
+        },
+    )
+    result = world.run(Scene()).plan
+    assert [(c.action, type(c.subject).__name__) for c in result.changes] == [
+        (Action.DELETE, "CdnRule")
+    ]
+    assert [s.reason for s in result.skipped] == ["OriginInUse"]
+    assert sorted(r.type for r in world.records()) == ["A", "TXT"]
+
+
+def https_set_edited(world: World, **edit: Any) -> tuple[str, Obj]:
+    """A portal edit to the https protocol set of our rule only; its uuid and the set."""
+    (rule,) = world.rules()
+    assert rule.id is not None and rule.published_protocols == ("http", "https")
+    (instance,) = world.edgio.instances("exampleco")
+    sets = copy.deepcopy(instance["body"]["protocolSets"])
+    https = next(s for s in sets if s["publishedProtocol"] == "https")
+    https.update(edit)
+    world.edgio.edit_instance(rule.id, protocolSets=sets)
+    return rule.id, https
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"sourcePort": 8443},
+        {"sourceProtocol": "https"},
+        {"publishedPort": 8443},
+        {"options": [{"name": "refresh_absmin", "parameters": [60]}]},
+    ],
+    ids=["port", "source-protocol", "published-port", "options"],
+)
+def test_drift_in_the_second_protocol_set_is_restored(world: World, edit: Obj) -> None:
+    """Edgio serves each protocol set as written, so an edit to the https set alone
+    changes what https visitors get: it is drift like any other, and put back."""
+    desired = seed_state(["203.0.113.1"])
+    converge(world, desired)
+    (http_before,) = [
+        s
+        for s in world.edgio.instances("exampleco")[0]["body"]["protocolSets"]
+        if s["publishedProtocol"] == "http"
+    ]
+    uuid, _ = https_set_edited(world, **edit)
+    drift = converge(world, desired)
+    assert [(c.action, c.current.id if c.current else None) for c in drift.changes] == [
+        (Action.UPDATE, uuid)
+    ]
+    (instance,) = world.edgio.instances("exampleco")
+    sets = {s["publishedProtocol"]: s for s in instance["body"]["protocolSets"]}
+    assert sets["https"] == {**http_before, "publishedProtocol": "https"}
+    assert sets["http"] == http_before
+
+
+def printed_plan(world: World, scene: Scene, capsys: pytest.CaptureFixture[str]) -> tuple[str, Obj]:
+    """What `edgio-ingress plan` prints for one dry-run pass: the table, and the JSON."""
+    result = world.run(scene, dry_run=True)
+    capsys.readouterr()
+    print_plan(result, "table")
+    table = capsys.readouterr().out
+    print_plan(result, "json")
+    return table, json.loads(capsys.readouterr().out)
+
+
+def test_plan_shows_every_protocol_set_before_and_after(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rule published on http and https reads `http,https`, not `http`; sets that
+    are not alike are each shown."""
+    desired = seed_state(["203.0.113.1"])
+    table, document = printed_plan(world, desired, capsys)
+    source = "http://origin.example.com:30080/"
+    both = f"http,https -> {source} owner={OWNER}"
+    (create,) = [c for c in document["changes"] if c["provider"] == "edgio"]
+    assert (create["before"], create["after"]) == ("-", both)
+    assert both in table
+    converge(world, desired)
+    https_set_edited(world, sourcePort=8443)
+    table, document = printed_plan(world, desired, capsys)
+    (update,) = document["changes"]
+    edited = f"http -> {source}; https -> http://origin.example.com:8443/ owner={OWNER}"
+    assert (update["action"], update["before"], update["after"]) == ("update", edited, both)
+    assert edited in table and both in table
