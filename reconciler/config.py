@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from reconciler.derive import fields
-from reconciler.model import Policy
+from reconciler.model import Policy, dns_name
 
 ENV_NAMES = (
     "KUBECONFIG",
@@ -126,10 +126,13 @@ def credentials(env: Mapping[str, str], secret: Mapping[str, str]) -> Credential
     )
 
 
-def _names(flag_values: list[str] | None, env_value: str) -> tuple[str, ...]:
-    if flag_values:
-        return tuple(dict.fromkeys(v.strip().lower() for v in flag_values if v.strip()))
-    return tuple(dict.fromkeys(v.strip().lower() for v in env_value.split(",") if v.strip()))
+def _names(
+    flag_values: list[str] | None, env_value: str, normal: Callable[[str], str] = str.lower
+) -> tuple[str, ...]:
+    """Repeated flags, else a comma-separated environment value; blanks dropped, each name
+    in `normal` form (zones as DNS names: `Example.com.` is `example.com`)."""
+    values = flag_values if flag_values else env_value.split(",")
+    return tuple(dict.fromkeys(normal(v.strip()) for v in values if v.strip()))
 
 
 def check_owner_id(value: str | None) -> None:
@@ -150,14 +153,14 @@ def _origin_hostname(value: str) -> str:
 
 def resolve(args: argparse.Namespace, env: Mapping[str, str], secret: Mapping[str, str]) -> Config:
     check_owner_id(args.owner_id)
-    zones = _names(args.zone, _setting("EDGIO_INGRESS_DNS_ZONE", None, secret, env))
+    zones = _names(args.zone, _setting("EDGIO_INGRESS_DNS_ZONE", None, secret, env), dns_name)
     if not zones:
         raise ConfigError("--zone is not set (flag or EDGIO_INGRESS_DNS_ZONE)")
     for zone in zones:
         if not _NAME.match(zone):
             raise ConfigError(f"--zone: {zone!r} is not a DNS zone name")
     shortnames = _names(args.shortname, _setting("EDGIO_INGRESS_SHORTNAME", None, secret, env))
-    origin = _origin_hostname((args.origin_hostname or f"origin.{zones[0]}").lower())
+    origin = _origin_hostname(dns_name(args.origin_hostname or f"origin.{zones[0]}"))
     if not any(origin.endswith("." + z) for z in zones):
         raise ConfigError(f"--origin-hostname: {origin!r} is not a name inside a managed --zone")
     if not 1 <= args.ttl <= 86400:
