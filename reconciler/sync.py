@@ -340,6 +340,8 @@ def read_actual(
         else:
             actual.records.extend(records)
             actual.complete &= records.complete
+            if not records.complete:
+                actual.incomplete_zones.add(zone)
     for shortname in accounts(settings, inputs):
         try:
             rules = cache.rules(shortname, full=full)
@@ -348,6 +350,8 @@ def read_actual(
         else:
             actual.rules.extend(rules)
             actual.complete &= rules.complete
+            if not rules.complete:
+                actual.incomplete_accounts.add(shortname)
     return actual
 
 

@@ -135,3 +135,44 @@ def test_status_entries_hosts_and_accounts() -> None:
     assert status["origin"] == {"hostname": "origin.example.com", "addresses": ["203.0.113.1"]}
     assert published_hosts(status) == ["exampleco.s.llnwi.net"]
     assert shortnames_of(status) == ("exampleco",)
+
+
+def test_what_a_pass_could_not_read_keeps_its_last_known_state() -> None:
+    """An account or zone whose listing failed (or moved while paged) is unknown, never
+    "nothing is published": the rule entries, their ids and states, and the origin
+    addresses stay as the stored status had them, so the Ingress keeps its hostnames."""
+    stored = route_status(GOOD, None, "t0")
+    problem = Problem("ProviderUnavailable", "Edgio did not answer")
+    unknown = replace(
+        GOOD,
+        published={},
+        origin_addresses=None,
+        cdn_problems={KEY: problem},
+        unknown_accounts=("exampleco",),
+    )
+    status = route_status(unknown, stored, "t1")
+    assert status["rules"] == stored["rules"]
+    assert status["rules"][0]["ruleId"] == "uuid-1"
+    assert status["origin"] == stored["origin"]
+    assert published_hosts(status) == ["exampleco.s.llnwi.net"]
+    assert reasons(unknown)["CdnReady"] == ("False", "ProviderUnavailable")
+
+
+def test_a_rule_not_seen_in_a_known_account_is_not_kept() -> None:
+    stored = route_status(GOOD, None, "t0")
+    status = route_status(replace(GOOD, published={}), stored, "t1")
+    assert status["rules"][0]["state"] == "Pending"
+    assert published_hosts(status) == []
+
+
+def test_a_route_whose_finalizer_is_not_stored_says_so() -> None:
+    held = RouteFacts(
+        "default/web", held=Problem("FinalizerMissing", "the finalizer could not be stored")
+    )
+    assert reasons(held) == {
+        "Ready": ("False", "FinalizerMissing"),
+        "BackendReady": ("Unknown", "FinalizerMissing"),
+        "Conflict": ("Unknown", "FinalizerMissing"),
+        "DnsReady": ("Unknown", "FinalizerMissing"),
+        "CdnReady": ("Unknown", "FinalizerMissing"),
+    }
