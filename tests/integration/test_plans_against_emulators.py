@@ -387,10 +387,13 @@ def test_a_failed_listing_keeps_what_the_statuses_say_and_the_finalizer(world: W
 def test_an_incomplete_listing_keeps_the_finalizer_of_a_deleting_route(world: World) -> None:
     """The account's rules moved while they were paged: a rule of the route may be on
     a page the walk missed, so its finalizer stays until a whole listing shows none."""
+    for i in range(5):  # older than ours: newest first, ours is on the first page
+        world.edgio.seed_instance("exampleco", foreign_instance(f"/other{i}/"))
     scene = seed_state(["203.0.113.1"])
     converge(world, scene)
-    for i in range(5):
-        world.edgio.seed_instance("exampleco", foreign_instance(f"/other{i}/"))
+    converge(world, scene)  # the status says Published
+    (route,) = world.cluster.routes.values()
+    before, hosts = copy.deepcopy(route["status"]["rules"]), dict(world.cluster.hosts)
     world.edgio.max_page_size, world.edgio.newest_first = 2, True
     made = iter(range(1000))
     world.edgio.faults.add(
@@ -399,6 +402,8 @@ def test_an_incomplete_listing_keeps_the_finalizer_of_a_deleting_route(world: Wo
         after=True,
         run=lambda: world.edgio.seed_instance("exampleco", foreign_instance(f"/new{next(made)}/")),
     )
+    world.run(scene)
+    assert route["status"]["rules"] == before and world.cluster.hosts == hosts
     result = world.run(deleting(world, scene))
     assert [c for c in result.plan.changes if c.action is Action.DELETE] == []
     assert len(world.cluster.routes) == 1, "the finalizer went on an incomplete listing"
