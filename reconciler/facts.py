@@ -78,6 +78,7 @@ class RouteInput:
     deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
     shortnames: tuple[str, ...] = ()
     ingress: Obj | None = None  # the Ingress a derived route comes from
+    held: Problem | None = None  # why a readable route publishes nothing this pass
 
 
 @dataclass
@@ -87,10 +88,17 @@ class Actual:
     zone_problems: dict[str, Problem] = field(default_factory=dict)
     account_problems: dict[str, Problem] = field(default_factory=dict)
     complete: bool = True  # every listing saw its collection whole: deletes may be planned
-    # Zones and accounts whose listing was incomplete (it changed while paged, or for a
-    # zone held records that could not be read): nothing is created in them.
-    partial_zones: set[str] = field(default_factory=set)
-    partial_accounts: set[str] = field(default_factory=set)
+    # Listed, but not whole (the collection moved while it was paged, or a zone held
+    # records that could not be read): what is missing is unknown, and nothing is created.
+    incomplete_zones: set[str] = field(default_factory=set)
+    incomplete_accounts: set[str] = field(default_factory=set)
+
+    def unknown_accounts(self) -> set[str]:
+        """Accounts whose rules this pass does not know: not listed, or not whole."""
+        return set(self.account_problems) | self.incomplete_accounts
+
+    def unknown_zone(self, zone: str | None) -> bool:
+        return zone is not None and (zone in self.zone_problems or zone in self.incomplete_zones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +148,9 @@ def _read(
         route = replace(route, adopt=route.adopt or asked)
     policy = route.deletion_policy if route else _raw_policy(obj)
     account = (route.shortname if route else None) or settings.default_shortname
+    held = None
+    if route is not None and not is_deleting(obj) and not has_finalizer(obj):
+        held, route = UNFINALIZED, None  # kept as it is, like a route that cannot be read
     return RouteInput(
         key=key,
         obj=obj,
@@ -152,7 +163,17 @@ def _read(
             sorted({*shortnames_of(obj.get("status")), *([account] if account else [])})
         ),
         ingress=ingress,
+        held=held,
     )
+
+
+# The finalizer is stored (and confirmed by the server) before anything is published for
+# a route: without it, deleting the route would leave its rules behind for ever.
+UNFINALIZED = Problem(
+    api.Reason.FINALIZER_MISSING,
+    f"the finalizer {api.FINALIZER} could not be stored yet: nothing is published for this "
+    "route until it is (retried every pass)",
+)
 
 
 def _raw_policy(obj: Obj) -> DeletionPolicy:
@@ -188,13 +209,16 @@ def finish(
     stamp = now()
     published = published_by_route(rules, settings.owner_id)
     actions = _actions_by_route(done.report)
-    origins: dict[str | None, tuple[str, ...]] = {}
+    origins: dict[str | None, tuple[str, ...] | None] = {}
+    unknown = done.actual.unknown_accounts()
     for item in done.inputs:
         outcome = outcomes.get(item.key)
         hostname = outcome.origin_hostname if outcome else None
         if hostname not in origins:
-            origins[hostname] = _origin_addresses(hostname, records, settings)
-        facts = route_facts(item, outcome, done, published, origins[hostname], settings)
+            zone = zone_of(hostname, settings.zones) if hostname else None
+            known = not done.actual.unknown_zone(zone)
+            origins[hostname] = _origin_addresses(hostname, records, settings) if known else None
+        facts = route_facts(item, outcome, done, published, origins[hostname], settings, unknown)
         previous = item.obj.get("status") or {}
         inputs = (facts, previous, _shown(facts))
         settled = _SETTLED.get(item.key, inputs, partial(_settled, facts, previous, stamp))
@@ -265,9 +289,12 @@ def route_facts(
     outcome: RouteOutcome | None,
     done: Pass,
     published_by: Mapping[str, Mapping[tuple[str, str, str], CdnRule]],
-    origin_addresses: tuple[str, ...],
+    origin_addresses: tuple[str, ...] | None,
     settings: Settings,
+    unknown: Iterable[str] = (),
 ) -> RouteFacts:
+    """`origin_addresses` None: the origin's zone could not be listed whole; `unknown`
+    the accounts that could not be: what the route's status last said of those stays."""
     published = published_by.get(ownership.route_resource(item.key)) or {}
     hostname = outcome.origin_hostname if outcome else None
     keys = {rule_key(r) for r in outcome.rules} if outcome else set()
@@ -280,6 +307,8 @@ def route_facts(
         published=published,
         origin_addresses=origin_addresses,
         origin_foreign=_origin_foreign(hostname, done.plan),
+        held=item.held,
+        unknown_accounts=tuple(sorted(set(unknown) & {k[0] for k in keys})),
         foreign_rules=_foreign_rules(keys, done.plan),
         dns_problem=_dns_problem(hostname, done, settings),
         cdn_problems=_cdn_problems(keys, done),
@@ -348,6 +377,12 @@ def _cdn_problems(
     for key in keys:
         if key[0] in done.actual.account_problems:
             found[key] = done.actual.account_problems[key[0]]
+        elif key[0] in done.actual.incomplete_accounts:
+            found[key] = Problem(
+                api.Reason.LISTING_INCOMPLETE,
+                f"the rules of account {key[0]} changed while they were listed: "
+                "what Edgio holds is known again at the next listing",
+            )
     for change, error in done.report.failed:
         if isinstance(change.subject, CdnRule) and change.subject.key in keys:
             found[change.subject.key] = problem_of(error)
@@ -412,15 +447,18 @@ def _report(
 def _release(
     cluster: Cluster, item: RouteInput, done: Pass, facts: RouteFacts, targets: list[Obj]
 ) -> None:
-    """The finalizer goes once nothing of the route is left (or an operator says so)."""
-    reachable = not any(s in done.actual.account_problems for s in item.shortnames)
+    """The finalizer goes once nothing of the route is known to be left: every account
+    it used was listed whole and holds no rule of it (or an operator says so). A listing
+    that failed or moved while it was paged is "unknown", never "nothing is left"."""
+    unknown = done.actual.unknown_accounts()
+    known = not any(s in unknown for s in {*item.shortnames, *facts.shortnames})
     if item.force:
         reason = api.Reason.FORCE_DELETED
         message = f"finalizer released by {api.FORCE_DELETE_ANNOTATION}; rules may be left behind"
     elif not done.deletes:
         reason = api.Reason.POLICY_FORBIDS
         message = "the policy never deletes: the route's rules are left as they are"
-    elif reachable and not facts.published and not done.report.failed:
+    elif known and not facts.published and not done.report.failed:
         reason, message = api.Reason.CLEANED_UP, "nothing of this route is left: finalizer removed"
     else:
         return

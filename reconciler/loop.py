@@ -23,12 +23,13 @@ from reconciler import metrics
 from reconciler.cache import ProviderCache
 from reconciler.guard import Refusal
 from reconciler.model import Action, CdnRule, Change, DnsRecord
+from reconciler.observability import Heartbeat
 from reconciler.sync import Cluster, PassResult, PassSettings, run_once
 
 log = structlog.get_logger(__name__)
 RENEW_DEADLINE = 10.0
 RETRY = 2.0
-STUCK_INTERVALS = 3  # /healthz fails when no iteration happened for this many intervals
+STUCK_INTERVALS = 3  # by default /healthz fails after no progress for this many intervals
 
 
 class Elector(Protocol):
@@ -46,6 +47,13 @@ class LoopOptions:
     debounce: float = 0.5
     first_backoff: float = 1.0
     dry_run: bool = False
+    stuck_after: float | None = None  # no progress this long: /healthz fails (None: default)
+
+    @property
+    def stuck_limit(self) -> float:
+        if self.stuck_after is not None:
+            return self.stuck_after
+        return STUCK_INTERVALS * self.interval + 30.0
 
 
 class Loop:
@@ -59,6 +67,7 @@ class Loop:
         ready: Callable[[], bool] = lambda: True,
         controller_object: dict[str, Any] | None = None,
         refresh: Callable[[], ProviderCache | None] = lambda: None,
+        heartbeat: Heartbeat | None = None,
     ):
         self.cluster = cluster
         self.cache = cache
@@ -71,7 +80,9 @@ class Loop:
         self._refresh = refresh  # new provider clients when the credentials Secret changed
         self._wake = threading.Event()
         self._failures = 0
-        self._heartbeat = time.monotonic()
+        # Progress made anywhere: the providers' clients and the cluster's writes beat it.
+        self.heartbeat = heartbeat or Heartbeat()
+        self._in_pass = False
         self._converged: set[DnsRecord | CdnRule] = set()
         metrics.LEADER.set(0 if elector else 1)
 
@@ -80,9 +91,16 @@ class Loop:
     def wake(self) -> None:
         self._wake.set()
 
+    def beat(self) -> None:
+        self.heartbeat()
+
     def alive(self) -> bool:
-        limit = STUCK_INTERVALS * self.options.interval + 30.0
-        return time.monotonic() - self._heartbeat < limit
+        """Not stuck: a pass made progress within the stuck limit, or, between passes,
+        the loop went round (it waits at most an interval)."""
+        limit = self.options.stuck_limit
+        if not self._in_pass:
+            limit += self.options.interval
+        return self.heartbeat.age() < limit
 
     def ready(self) -> bool:
         """Caches synced; a standby that is not the leader is ready too."""
@@ -100,12 +118,12 @@ class Loop:
             threading.Thread(target=self._lead, args=(stop,), name="lease", daemon=True).start()
         try:
             while not stop.is_set():
-                self._heartbeat = time.monotonic()
+                self.heartbeat()
                 self._wait(stop)
                 if stop.is_set():
                     break
-                if not self.leading:
-                    continue
+                if not self.leading or not self.ready():
+                    continue  # no pass on a cache that has not synced
                 try:
                     self.run_pass()
                 except Exception as error:  # the loop never dies of one pass
@@ -143,14 +161,19 @@ class Loop:
     def run_pass(self, *, full: bool = False) -> PassResult:
         """One pass with its metrics and its summary line; raises if it could not run."""
         started = time.monotonic()
-        self.cache = self._refresh() or self.cache
+        self._in_pass = True
+        self.heartbeat()
         try:
+            self.cache = self._refresh() or self.cache
             result = run_once(
                 self.cluster, self.cache, self.settings, dry_run=self.options.dry_run, full=full
             )
         except Exception:
             self._failed()
             raise
+        finally:
+            self._in_pass = False
+            self.heartbeat()
         duration = time.monotonic() - started
         metrics.PASS_DURATION.observe(duration)
         self._count(result)

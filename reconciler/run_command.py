@@ -45,7 +45,13 @@ from reconciler.derive.desired import Settings
 from reconciler.guard import DEFAULT_MAX_SHARE, DeleteGuard
 from reconciler.loop import Loop, LoopOptions
 from reconciler.model import Policy
-from reconciler.observability import LEVELS, configure_logging, serve_metrics, serve_probes
+from reconciler.observability import (
+    LEVELS,
+    Heartbeat,
+    configure_logging,
+    serve_metrics,
+    serve_probes,
+)
 from reconciler.plan_output import print_plan
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
@@ -157,6 +163,13 @@ def register(commands: Any) -> None:
     add("--dry-run", action="store_true", help="plan and report, write nothing")
     add("--interval", type=_duration, default=60.0, help="a full pass at least this often (60s)")
     add(
+        "--stuck-after",
+        type=_duration,
+        default=None,
+        help="/healthz fails when a pass made no progress (no provider answer, no write) "
+        "for this long (default: three intervals plus 30s)",
+    )
+    add(
         "--leader-elect",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -191,12 +204,15 @@ class Setup:
     settings: PassSettings
     env: dict[str, str]
     secret: dict[str, str]
+    heartbeat: Heartbeat
 
 
-def _providers(creds: Credentials, resync: float) -> ProviderCache:
+def _providers(creds: Credentials, resync: float, progress: Heartbeat) -> ProviderCache:
     try:
-        dns = VultrDns(creds.vultr_key, base_url=creds.vultr_url)
-        cdn = EdgioCdn(creds.edgio_user, creds.edgio_key, base_url=creds.edgio_url)
+        dns = VultrDns(creds.vultr_key, base_url=creds.vultr_url, progress=progress)
+        cdn = EdgioCdn(
+            creds.edgio_user, creds.edgio_key, base_url=creds.edgio_url, progress=progress
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return ProviderCache(logged(dns, "vultr"), logged(cdn, "edgio"), resync)
@@ -214,8 +230,9 @@ def _setup(args: argparse.Namespace) -> Setup:
         secret = read_secret(api, *where)
     config = settings_module.resolve(args, env, secret)
     owner = args.owner_id or cluster_owner_id(api)
-    cluster = KubeCluster(api, config.namespaces, secret=where)
-    cache = _providers(config.credentials, config.resync)
+    heartbeat = Heartbeat()
+    cluster = KubeCluster(api, config.namespaces, secret=where, progress=heartbeat)
+    cache = _providers(config.credentials, config.resync, heartbeat)
     core = Settings(
         owner_id=owner,
         zones=config.zones,
@@ -226,7 +243,7 @@ def _setup(args: argparse.Namespace) -> Setup:
     )
     guard = DeleteGuard(args.max_delete_share, args.allow_mass_delete)
     settings = PassSettings(core, config.shortnames, config.policy, guard)
-    return Setup(config, cluster, cache, settings, env, secret)
+    return Setup(config, cluster, cache, settings, env, secret, heartbeat)
 
 
 def _home_kubeconfig() -> str | None:
@@ -255,6 +272,10 @@ def plan_command(args: argparse.Namespace) -> int:
         return setup
     try:
         setup.cluster.list_once()
+    except ClusterUnreachable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
         result = run_once(setup.cluster, setup.cache, setup.settings, dry_run=True, full=True)
     except Exception as error:
         print(f"error: the pass could not run: {type(error).__name__}: {error}", file=sys.stderr)
@@ -276,11 +297,14 @@ def run_command(args: argparse.Namespace) -> int:
         setup.cluster,
         setup.cache,
         setup.settings,
-        LoopOptions(interval=setup.config.interval, dry_run=args.dry_run),
+        LoopOptions(
+            interval=setup.config.interval, dry_run=args.dry_run, stuck_after=args.stuck_after
+        ),
         elector,
         ready=setup.cluster.synced,
         controller_object=_lease_object(elector) if elector is not None else None,
         refresh=_refresher(setup),
+        heartbeat=setup.heartbeat,
     )
     setup.cluster.wake = loop.wake
     _serve(args, loop)
@@ -299,7 +323,9 @@ def _lease_object(elector: LeaseElector) -> dict[str, Any]:
 
 
 def _refresher(setup: Setup) -> Callable[[], ProviderCache | None]:
-    """New provider clients when the watched credentials Secret changes."""
+    """New provider clients when the credentials Secret changed: it is read by name
+    before every pass (all the chart grants is `get` on it), so a rotated key is used
+    from the next pass on."""
     last = dict(setup.secret)
 
     def refresh() -> ProviderCache | None:
@@ -310,7 +336,7 @@ def _refresher(setup: Setup) -> Callable[[], ProviderCache | None]:
         last.update(values)
         try:
             creds = settings_module.credentials(setup.env, values)
-            cache = _providers(creds, setup.config.resync)
+            cache = _providers(creds, setup.config.resync, setup.heartbeat)
         except ConfigError as error:
             log.error("the credentials Secret cannot be used", error=str(error))
             return None
@@ -333,8 +359,8 @@ def _serve(args: argparse.Namespace, loop: Loop) -> None:
 def _once(setup: Setup, loop: Loop, elector: LeaseElector | None) -> int:
     try:
         setup.cluster.list_once()
-    except Exception as error:
-        print(f"error: cannot read the cluster: {type(error).__name__}: {error}", file=sys.stderr)
+    except ClusterUnreachable as error:
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     if elector is not None and not _wait_for_lease(elector):
         print(
@@ -372,6 +398,22 @@ def _wait_for_lease(elector: LeaseElector) -> bool:
     return True
 
 
+def _wait_synced(cluster: KubeCluster, loop: Loop, stop: threading.Event) -> bool:
+    """Until every cache has listed once (the informers retry with backoff, saying why),
+    or until stopped. No pass runs on a cache that never synced: an empty cache would
+    make every rule look like one nobody wants. /readyz says 503 meanwhile."""
+    waited = 0
+    while not cluster.synced():
+        if stop.wait(1.0):
+            return False
+        loop.beat()  # waiting for the API server is not being stuck
+        waited += 1
+        if waited % 30 == 0:
+            log.warning("caches not synced yet: no pass runs", waiting=cluster.unsynced())
+    log.info("caches synced")
+    return True
+
+
 def _forever(setup: Setup, loop: Loop) -> int:
     stop = threading.Event()
 
@@ -389,8 +431,8 @@ def _forever(setup: Setup, loop: Loop) -> int:
         owner=setup.settings.core.owner_id,
         dry_run=loop.options.dry_run,
     )
-    setup.cluster.wait_synced(60.0)
-    loop.run(stop)
+    if _wait_synced(setup.cluster, loop, stop):
+        loop.run(stop)
     setup.cluster.stop.set()
     setup.cluster.flush_events(FLUSH_SECONDS)
     log.info("stopped")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.api import ConditionType, Reason
@@ -64,7 +64,10 @@ class RouteFacts:
     """Everything one pass knows about one route, in plain values.
 
     `published` holds our rules of this route as the provider has them after the pass's
-    writes; `origin_addresses` the A records at its origin name that are ours.
+    writes; `origin_addresses` the A records at its origin name that are ours (None: its
+    zone could not be listed whole, so they are unknown). `unknown_accounts` are the
+    accounts of its rules that could not be listed whole: a rule not seen there may well
+    exist. What is unknown keeps what the stored status last said of it.
     """
 
     key: str
@@ -73,12 +76,14 @@ class RouteFacts:
     errors: tuple[FieldError, ...] = ()
     deleting: bool = False
     published: Mapping[RuleKey, CdnRule] = field(default_factory=dict)
-    origin_addresses: tuple[str, ...] = ()
+    origin_addresses: tuple[str, ...] | None = ()
     origin_foreign: str = ""  # why the origin name is someone else's, when it is
     foreign_rules: Mapping[RuleKey, str] = field(default_factory=dict)
     dns_problem: Problem | None = None
     cdn_problems: Mapping[RuleKey, Problem] = field(default_factory=dict)
     shortnames: tuple[str, ...] = ()  # every account that holds or should hold its rules
+    held: Problem | None = None  # a readable route that publishes nothing this pass, and why
+    unknown_accounts: tuple[str, ...] = ()
 
 
 def rule_key(rule: RuleOutcome) -> RuleKey:
@@ -102,6 +107,10 @@ def conditions(facts: RouteFacts) -> list[Condition]:
 
 
 def _invalid(facts: RouteFacts) -> list[Condition]:
+    if facts.held is not None and not facts.deleting:
+        why = facts.held
+        rest = [Condition(kind, "Unknown", why.reason, why.message) for kind in CONDITION_ORDER]
+        return [Condition(ConditionType.READY, "False", why.reason, why.message), *rest[1:]]
     if facts.deleting and not facts.errors:
         message = "the route is being deleted: cleaning up"
         rest = [Condition(k, "Unknown", Reason.DELETING, message) for k in CONDITION_ORDER[1:]]
@@ -158,7 +167,7 @@ def _dns(facts: RouteFacts, outcome: RouteOutcome) -> Condition:
     if outcome.dns_held:
         message = f"no Ready, schedulable node has an address for {hostname}; records kept as is"
         return Condition(kind, "False", Reason.NO_ELIGIBLE_NODES, message)
-    missing = sorted(set(outcome.addresses) - set(facts.origin_addresses))
+    missing = sorted(set(outcome.addresses) - set(facts.origin_addresses or ()))
     if missing:
         message = f"{hostname} does not resolve to {', '.join(missing)} yet"
         return Condition(kind, "False", Reason.ORIGIN_NOT_READY, message)
@@ -212,14 +221,23 @@ def _messages(rules: Iterable[RuleOutcome]) -> str:
     return "; ".join(f"{rule.host}{rule.path}: {rule.message}" for rule in rules)
 
 
-def rule_entries(facts: RouteFacts) -> list[dict[str, Any]]:
-    """One entry per rule of the spec: what Edgio holds for it, or why nothing."""
+def rule_entries(
+    facts: RouteFacts, previous: Iterable[Mapping[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """One entry per rule of the spec: what Edgio holds for it, or why nothing. A rule
+    not seen in an account that could not be listed whole keeps its `previous` entry."""
     if facts.outcome is None:
         return []
+    last = {(e.get("host"), e.get("path")): e for e in previous if isinstance(e, Mapping)}
     entries = []
     for rule in facts.outcome.rules:
         key = rule_key(rule)
         published = facts.published.get(key)
+        kept = last.get((rule.host, rule.path))
+        unknown = rule.shortname in facts.unknown_accounts and rule.state is RuleState.DESIRED
+        if published is None and unknown and kept is not None:
+            entries.append(dict(kept))
+            continue
         entry: dict[str, Any] = {"host": rule.host, "path": rule.path}
         if rule.node_port is not None:
             entry["nodePort"] = rule.node_port
@@ -247,8 +265,10 @@ def _rule_state(
 
 
 def route_status(facts: RouteFacts, previous: Mapping[str, Any] | None, now: str) -> dict[str, Any]:
-    """The full `.status` to store; `previous` (the stored status) keeps transition times."""
+    """The full `.status` to store; `previous` (the stored status) keeps transition times,
+    and what this pass could not read (see `RouteFacts`)."""
     previous = previous or {}
+    facts = _with_last_addresses(facts, previous)
     old = {c.get("type"): c for c in previous.get("conditions") or [] if isinstance(c, dict)}
     status: dict[str, Any] = {
         "observedGeneration": facts.generation,
@@ -256,16 +276,29 @@ def route_status(facts: RouteFacts, previous: Mapping[str, Any] | None, now: str
             _stamped(condition, old.get(condition.type), facts.generation, now)
             for condition in conditions(facts)
         ],
-        "rules": rule_entries(facts),
+        "rules": rule_entries(facts, previous.get("rules") or ()),
     }
     if facts.outcome is not None and facts.outcome.origin_hostname:
         status["origin"] = {
             "hostname": facts.outcome.origin_hostname,
-            "addresses": list(facts.origin_addresses),
+            "addresses": list(facts.origin_addresses or ()),
         }
     if facts.shortnames:
         status["shortnames"] = sorted(set(facts.shortnames))
     return status
+
+
+def _with_last_addresses(facts: RouteFacts, previous: Mapping[str, Any]) -> RouteFacts:
+    """Unknown origin addresses (their zone not listed whole) are the stored ones, when
+    the stored status is about the same origin name."""
+    if facts.origin_addresses is not None:
+        return facts
+    origin = previous.get("origin") or {}
+    hostname = facts.outcome.origin_hostname if facts.outcome else None
+    same = isinstance(origin, Mapping) and origin.get("hostname") == hostname
+    stored = origin.get("addresses") if same else None
+    addresses = tuple(str(a) for a in stored) if isinstance(stored, list) else ()
+    return replace(facts, origin_addresses=addresses)
 
 
 def _stamped(

@@ -341,7 +341,7 @@ def read_actual(
             actual.records.extend(records)
             actual.complete &= records.complete
             if not records.complete or records.unreadable:  # they may be our own
-                actual.partial_zones.add(zone)
+                actual.incomplete_zones.add(zone)
     for shortname in accounts(settings, inputs):
         try:
             rules = cache.rules(shortname, full=full)
@@ -351,7 +351,7 @@ def read_actual(
             actual.rules.extend(rules)
             actual.complete &= rules.complete
             if not rules.complete:
-                actual.partial_accounts.add(shortname)
+                actual.incomplete_accounts.add(shortname)
     return actual
 
 
@@ -379,7 +379,7 @@ def _plan(desired: DesiredState, actual: Actual, settings: PassSettings) -> Plan
         holds=holds,
         complete=actual.complete,
         adopting=desired.adopting,
-        unlisted=Unlisted.of(actual.partial_zones, actual.partial_accounts),
+        unlisted=Unlisted.of(actual.incomplete_zones, actual.incomplete_accounts),
     )
 
 

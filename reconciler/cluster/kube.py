@@ -21,8 +21,9 @@ from kubernetes.client.exceptions import ApiException
 
 from reconciler import api
 from reconciler.cluster import trim
+from reconciler.cluster.config import ClusterUnreachable
 from reconciler.cluster.events import EventRecorder
-from reconciler.cluster.informer import Informer, body
+from reconciler.cluster.informer import DEFAULT_TIMING, Informer, Timing, body, describe
 from reconciler.derive.ingress import object_key
 from reconciler.routeset import RouteWrite, WriteAction
 from reconciler.sync import ClusterReadFailed, ClusterWriteFailed, Snapshot
@@ -41,10 +42,15 @@ class KubeCluster:
         namespaces: Sequence[str] = (),
         wake: Callable[[], None] = lambda: None,
         secret: tuple[str, str] | None = None,
+        timing: Timing = DEFAULT_TIMING,
+        progress: Callable[[], None] = lambda: None,
     ):
         self.api_client = api_client
         self.stop = threading.Event()
         self.wake = wake  # replaceable: the loop is built after the cluster
+        self.timing = timing
+        self.secret = secret  # read by name when asked (`secret_values`), never listed
+        self._progress = progress  # told of every write that went through (liveness)
         # Typed as Any: the generated signatures want str where our dicts hold Any.
         self._core: Any = client.CoreV1Api(api_client)
         self._networking: Any = client.NetworkingV1Api(api_client)
@@ -77,17 +83,6 @@ class KubeCluster:
                 self._informer("nodes", self._core.list_node, ("v1", "Node"), transform=trim.node)
             ],
         }
-        if secret is not None:
-            self.informers["secrets"] = [
-                self._informer(
-                    "secrets",
-                    self._core.list_namespaced_secret,
-                    ("v1", "Secret"),
-                    transform=trim.secret,
-                    namespace=secret[0],
-                    field_selector=f"metadata.name={secret[1]}",
-                )
-            ]
 
     def _notify(self) -> None:
         self.wake()
@@ -105,7 +100,15 @@ class KubeCluster:
         **selectors: str,
     ) -> Informer:
         return Informer(
-            resource, call, self._notify, self.stop, kind, transform, ignored, **selectors
+            resource,
+            call,
+            self._notify,
+            self.stop,
+            kind,
+            transform,
+            ignored,
+            self.timing,
+            **selectors,
         )
 
     def _namespaced(
@@ -148,12 +151,25 @@ class KubeCluster:
             informer.start()
 
     def list_once(self) -> None:
-        """Fill every cache once, without watching (for `plan`)."""
+        """Fill every cache once, without watching (for `plan` and `run --once`); raises
+        ClusterUnreachable naming the first resource that cannot be listed."""
         for informer in self.all_informers():
-            informer.list_now()
+            try:
+                informer.list_now()
+            except Exception as error:
+                where = informer.where()
+                raise ClusterUnreachable(
+                    f"cannot list {informer.resource}{where}: {describe(error)}"
+                ) from None
 
     def synced(self) -> bool:
         return all(informer.synced.is_set() for informer in self.all_informers())
+
+    def unsynced(self) -> list[str]:
+        """The caches still waiting for their first listing, for the log."""
+        return sorted(
+            f"{i.resource}{i.where()}" for i in self.all_informers() if not i.synced.is_set()
+        )
 
     def wait_synced(self, timeout: float) -> bool:
         deadline = datetime.now(UTC).timestamp() + timeout
@@ -164,15 +180,31 @@ class KubeCluster:
         return True
 
     def secret_values(self) -> dict[str, str] | None:
-        """The credentials Secret's values, decoded (None when none is watched or found)."""
-        found = [o for i in self.informers.get("secrets", []) for o in i.objects()]
-        if not found:
+        """The credentials Secret's values, read by name from the API server (None when
+        none is named, or it cannot be read now: the values in use stay). A GET by name
+        is all the chart grants: a Secret cannot be listed or watched with it."""
+        if self.secret is None:
             return None
-        values = {
+        namespace, name = self.secret
+        try:
+            response = self._core.read_namespaced_secret(
+                name, namespace, _preload_content=False, _request_timeout=self._timeout()
+            )
+            found: Obj = json.loads(body(response))
+        except Exception as error:
+            log.warning(
+                "credentials Secret read failed",
+                secret=f"{namespace}/{name}",
+                error=describe(error),
+            )
+            return None
+        return {
             key: base64.b64decode(value).decode().strip()
-            for key, value in (found[0].get("data") or {}).items()
+            for key, value in (found.get("data") or {}).items()
         }
-        return values
+
+    def _timeout(self) -> tuple[float, float]:
+        return (self.timing.connect_timeout, self.timing.list_timeout)
 
     def snapshot(self) -> Snapshot:
         def objects(resource: str) -> tuple[Obj, ...]:
@@ -232,6 +264,7 @@ class KubeCluster:
                 return {**route, "metadata": {**metadata, "deletionTimestamp": _now()}}
             log.warning("route write failed", route=f"{namespace}/{name}", status=error.status)
             raise ClusterWriteFailed(str(error.status)) from None
+        self._progress()
         kept = _kept(written, route)
         self._expect(kept)
         return kept
@@ -304,11 +337,11 @@ class KubeCluster:
             if informer.covers(route):
                 informer.expect(route)
 
-    @staticmethod
-    def _try(what: str, key: str, call: Callable[[], Any]) -> None:
+    def _try(self, what: str, key: str, call: Callable[[], Any]) -> None:
         """A write whose answer is not needed: asked for raw and drained unread."""
         try:
             body(call())
+            self._progress()
         except ApiException as error:
             if error.status != 404:  # gone already: nothing to report on
                 log.warning(f"{what} failed", route=key, status=error.status)

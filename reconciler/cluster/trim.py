@@ -69,15 +69,6 @@ def node(obj: Obj) -> Obj:
     }
 
 
-def secret(obj: Obj) -> Obj:
-    """The credentials' values."""
-    return {
-        **_kind(obj),
-        "metadata": _pick(obj.get("metadata") or {}, IDENTITY),
-        "data": obj.get("data") or {},
-    }
-
-
 def shared(value: Any, like: Any = None) -> Any:
     """A decoded object rebuilt with its strings interned, and with every part equal to
     the same part of `like` (its previous version) being that very part.

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, cast
 from urllib.parse import quote
@@ -101,6 +102,7 @@ class EdgioCdn:
         policy: RetryPolicy = DEFAULT_POLICY,
         timeout: float = 30.0,
         service_profile: str = "LLNW-Generic",
+        progress: Callable[[], None] = lambda: None,
     ):
         self.user = user
         self.service_profile = service_profile
@@ -114,6 +116,7 @@ class EdgioCdn:
             auth=LlnwAuth(user, shared_key_hex),
             credential_id=fingerprint(PROVIDER, user, shared_key_hex),
             secrets=(shared_key_hex,),
+            progress=progress,
             message=server_message,
         )
 

@@ -362,8 +362,10 @@ class HttpTransport:
         credential_id: str,
         secrets: tuple[str, ...] = (),
         message: MessageReader = raw_message,
+        progress: Callable[[], None] = lambda: None,
     ):
         self.provider = provider
+        self._progress = progress  # told of every answer that went through (liveness)
         self.base_url = base_url.rstrip("/")
         self.limiter = shared_limiter(self.base_url, credential_id, rate, burst)
         self.policy = policy
@@ -498,6 +500,7 @@ class HttpTransport:
             )
         if 200 <= response.status_code < 300:
             PROVIDER_CALLS.labels(self.provider, operation, "ok").inc()
+            self._progress()
             return response
         failure = self._error(operation, response)
         PROVIDER_CALLS.labels(self.provider, operation, failure.reason).inc()

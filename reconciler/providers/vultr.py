@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
@@ -181,6 +182,7 @@ class VultrDns:
         burst: int = 5,
         policy: RetryPolicy = DEFAULT_POLICY,
         timeout: float = 10.0,
+        progress: Callable[[], None] = lambda: None,
     ):
         key = _check_api_key(api_key)
         self._transport = HttpTransport(
@@ -193,6 +195,7 @@ class VultrDns:
             auth=_BearerToken(key),
             credential_id=fingerprint(PROVIDER, key),
             secrets=(key,),
+            progress=progress,
             message=_error_message,
         )
 

@@ -20,7 +20,7 @@ import yaml
 
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.vultr import VultrEmulator
-from reconciler import ownership
+from reconciler import api, ownership
 from reconciler.apply import ApplyReport
 from reconciler.cache import ProviderCache
 from reconciler.derive.desired import Settings
@@ -60,6 +60,7 @@ class MemoryCluster:
     def __init__(self) -> None:
         self.scene = Scene()
         self.routes: dict[str, Obj] = {}
+        self.hosts: dict[str, list[str]] = {}  # the load-balancer hostnames written
 
     def snapshot(self) -> Snapshot:
         return Snapshot(
@@ -89,7 +90,7 @@ class MemoryCluster:
         self.routes[route["metadata"]["name"]]["status"] = status
 
     def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None:
-        return None
+        self.hosts[object_key(ingress)] = list(hosts)
 
     def remove_finalizer(self, route: Obj) -> None:
         self.routes.pop(route["metadata"]["name"], None)
@@ -109,6 +110,7 @@ class BehindCache(MemoryCluster):
     def __init__(self, server: MemoryCluster, stale: Obj):
         super().__init__()
         self.scene, self.routes, self.stale = server.scene, server.routes, stale
+        self.hosts = server.hosts
 
     def snapshot(self) -> Snapshot:
         current = super().snapshot()
@@ -427,3 +429,110 @@ def test_plan_shows_every_protocol_set_before_and_after(
     edited = f"http -> {source}; https -> http://origin.example.com:8443/ owner={OWNER}"
     assert (update["action"], update["before"], update["after"]) == ("update", edited, both)
     assert edited in table and both in table
+
+
+class NoFinalizer(MemoryCluster):
+    """An API server that refuses to store the finalizer (a webhook, a quota, RBAC)."""
+
+    def __init__(self, server: MemoryCluster):
+        super().__init__()
+        self.scene, self.routes, self.hosts = server.scene, server.routes, server.hosts
+
+    def write_route(self, write: RouteWrite) -> Obj:
+        if api.FINALIZER in (write.route["metadata"].get("finalizers") or []):
+            raise ClusterWriteFailed("422")
+        return super().write_route(write)
+
+
+def test_a_route_whose_finalizer_cannot_be_stored_publishes_nothing(world: World) -> None:
+    """Its rules would outlive it: deleting a route without our finalizer leaves nothing
+    to clean them up. It publishes nothing this pass, and its status says why."""
+    world.cluster = NoFinalizer(world.cluster)
+    result = world.run(seed_state(["203.0.113.1"]))
+    assert world.rules() == []
+    assert [c for c in result.plan.changes if isinstance(c.subject, CdnRule)] == []
+    assert world.cluster.routes == {}  # the derived route could not be created at all
+    # A route stored without it (written before, by hand): kept back the same way.
+    route = copy.deepcopy(result.route_writes[0].route)
+    route["metadata"]["finalizers"] = []
+    world.cluster.routes[route["metadata"]["name"]] = route
+    world.run(seed_state(["203.0.113.1"]))
+    assert world.rules() == []
+    stored = world.cluster.routes[route["metadata"]["name"]]
+    ready = next(c for c in stored["status"]["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "FinalizerMissing")
+
+
+def deleting(world: World, scene: Scene) -> Scene:
+    """The route's Ingress deleted, the route itself deleted and waiting on its finalizer."""
+    (route,) = world.cluster.routes.values()
+    route["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:02Z"
+    return replace(scene, ingresses=[])
+
+
+def test_a_failed_listing_keeps_what_the_statuses_say_and_the_finalizer(world: World) -> None:
+    """Edgio's listing fails: that is "unknown", not "nothing is published". The route's
+    status keeps its rule ids and states and its origin addresses, the Ingress keeps its
+    hostname, and a deleting route keeps its finalizer."""
+    scene = seed_state(["203.0.113.1"])
+    converge(world, scene)
+    converge(world, scene)  # the rule is COMPLETED now, and the status says Published
+    (route,) = world.cluster.routes.values()
+    before = copy.deepcopy(route["status"])
+    assert [e["state"] for e in before["rules"]] == ["Published"]
+    (key,) = world.cluster.hosts
+    hosts = list(world.cluster.hosts[key])
+    world.edgio.faults.add(status=503, method="GET")
+    world.vultr.faults.add(status=503, method="GET")
+    world.run(scene)
+    (route,) = world.cluster.routes.values()
+    assert route["status"]["rules"] == before["rules"]
+    assert route["status"]["origin"] == before["origin"]
+    assert world.cluster.hosts[key] == hosts
+    world.run(deleting(world, scene))
+    assert len(world.cluster.routes) == 1, "the finalizer went while the rules were unknown"
+    world.edgio.faults.clear()
+    world.vultr.faults.clear()
+    world.run(deleting(world, scene))
+    assert world.rules() == [] and world.cluster.routes == {}
+
+
+def test_an_incomplete_listing_keeps_the_finalizer_of_a_deleting_route(world: World) -> None:
+    """The account's rules moved while they were paged: a rule of the route may be on
+    a page the walk missed, so its finalizer stays until a whole listing shows none."""
+    for i in range(5):  # older than ours: newest first, ours is on the first page
+        world.edgio.seed_instance("exampleco", foreign_instance(f"/other{i}/"))
+    scene = seed_state(["203.0.113.1"])
+    converge(world, scene)
+    converge(world, scene)  # the status says Published
+    (route,) = world.cluster.routes.values()
+    before, hosts = copy.deepcopy(route["status"]["rules"]), dict(world.cluster.hosts)
+    world.edgio.max_page_size, world.edgio.newest_first = 2, True
+    made = iter(range(1000))
+    world.edgio.faults.add(
+        status=None,
+        method="GET",
+        after=True,
+        run=lambda: world.edgio.seed_instance("exampleco", foreign_instance(f"/new{next(made)}/")),
+    )
+    world.run(scene)
+    assert route["status"]["rules"] == before and world.cluster.hosts == hosts
+    result = world.run(deleting(world, scene))
+    assert [c for c in result.plan.changes if c.action is Action.DELETE] == []
+    assert len(world.cluster.routes) == 1, "the finalizer went on an incomplete listing"
+    world.edgio.faults.clear()
+    world.run(deleting(world, scene))
+    assert world.cluster.routes == {}
+    assert "/fred" not in [r.published_path for r in world.rules()]
+
+
+def foreign_instance(path: str) -> dict[str, Any]:
+    return {
+        "serviceKey": {"name": "delivery"},
+        "serviceProfileName": "LLNW-Generic",
+        "publishedHostname": "www.example.com",
+        "publishedUrlPath": path,
+        "sourceHostname": "origin.example.com",
+        "sourceUrlPath": "/",
+        "protocolSets": [{"publishedProtocol": "https", "sourceProtocol": "https", "options": []}],
+    }
