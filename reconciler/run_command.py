@@ -45,6 +45,7 @@ from reconciler.guard import DEFAULT_MAX_SHARE, DeleteGuard
 from reconciler.loop import Loop, LoopOptions
 from reconciler.model import Policy
 from reconciler.observability import LEVELS, configure_logging, serve_metrics, serve_probes
+from reconciler.ownership import Scope
 from reconciler.plan_output import print_plan
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
@@ -93,7 +94,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     add(
         "--owner-id",
         help="who owns what we write (default: derived from the uid of the "
-        "kube-system namespace, stable across restarts)",
+        "kube-system namespace and the --namespace list, stable across restarts)",
     )
     add(
         "--namespace",
@@ -212,7 +213,7 @@ def _setup(args: argparse.Namespace) -> Setup:
         where = settings_module.split_secret_name(args.credentials_secret, own_namespace())
         secret = read_secret(api, *where)
     config = settings_module.resolve(args, env, secret)
-    owner = args.owner_id or cluster_owner_id(api)
+    owner = args.owner_id or cluster_owner_id(api, config.namespaces)
     cluster = KubeCluster(api, config.namespaces, secret=where)
     cache = _providers(config.credentials, config.resync)
     core = Settings(
@@ -224,7 +225,8 @@ def _setup(args: argparse.Namespace) -> Setup:
         node_address_type=config.node_address_type,
     )
     guard = DeleteGuard(args.max_delete_share, args.allow_mass_delete)
-    settings = PassSettings(core, config.shortnames, config.policy, guard)
+    scope = Scope(frozenset(config.namespaces))
+    settings = PassSettings(core, config.shortnames, config.policy, guard, scope)
     return Setup(config, cluster, cache, settings, env, secret)
 
 

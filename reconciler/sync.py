@@ -119,6 +119,7 @@ class PassSettings:
     shortnames: tuple[str, ...] = ()  # configured accounts, always listed
     policy: Policy = Policy.SYNC
     guard: DeleteGuard = DEFAULT_GUARD  # --max-delete-share, --allow-mass-delete
+    scope: ownership.Scope = ownership.EVERYWHERE  # --namespace: the routes this install judges
 
 
 @dataclass
@@ -209,6 +210,7 @@ def _guarded_plan(
         settings.core.owner_id,
         accounted(inputs, desired, settings),
         settings.guard,
+        settings.scope,
     )
     return (result, None) if refusal is None else (refused(result, refusal), refusal)
 
@@ -375,6 +377,7 @@ def _plan(desired: DesiredState, actual: Actual, settings: PassSettings) -> Plan
         holds=holds,
         complete=actual.complete,
         adopting=desired.adopting,
+        scope=settings.scope,
     )
 
 
