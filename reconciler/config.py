@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from reconciler.derive.edge import edge_hostname_problem
+from reconciler.derive.fields import shortname_problem
 from reconciler.model import Policy
 
 ENV_NAMES = (
@@ -26,6 +28,7 @@ ENV_NAMES = (
     "EDGIO_API_SHARED_KEY",
     "EDGIO_INGRESS_DNS_ZONE",
     "EDGIO_INGRESS_SHORTNAME",
+    "EDGIO_INGRESS_EDGE_HOSTNAME",
 )
 VULTR_DEFAULT_URL = "https://api.vultr.com/v2"
 EDGIO_DEFAULT_URL = "https://apis.llnw.com/config-api/v1"
@@ -61,6 +64,7 @@ class Config:
     ttl: int
     node_address_type: str
     namespaces: tuple[str, ...]
+    edge_hostnames: tuple[tuple[str, str], ...] = ()  # (shortname, edge name), by shortname
 
 
 def duration(text: str) -> float:
@@ -125,6 +129,24 @@ def _names(flag_values: list[str] | None, env_value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v.strip().lower() for v in env_value.split(",") if v.strip()))
 
 
+def edge_hostnames(flag_values: list[str] | None, env_value: str) -> tuple[tuple[str, str], ...]:
+    """`SHORTNAME=NAME` pairs (flags, else the comma-separated environment value): the
+    name each account's custom hosts are CNAMEd to, instead of `<shortname>.s.llnwi.net`."""
+    found: dict[str, str] = {}
+    for pair in _names(flag_values, env_value):
+        shortname, sep, name = (part.strip() for part in pair.partition("="))
+        problem = (
+            "is not SHORTNAME=NAME"
+            if not sep
+            else shortname_problem(shortname) or edge_hostname_problem(name)
+        )
+        if problem or shortname in found:
+            why = problem or "names that account twice"
+            raise ConfigError(f"--edge-hostname: {pair!r} {why}")
+        found[shortname] = name
+    return tuple(sorted(found.items()))
+
+
 def resolve(args: argparse.Namespace, env: Mapping[str, str], secret: Mapping[str, str]) -> Config:
     zones = _names(args.zone, _setting("EDGIO_INGRESS_DNS_ZONE", None, secret, env))
     if not zones:
@@ -149,6 +171,9 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str], secret: Mapping[st
         ttl=args.ttl,
         node_address_type=args.node_address_type,
         namespaces=tuple(dict.fromkeys(args.namespace or ())),
+        edge_hostnames=edge_hostnames(
+            args.edge_hostname, _setting("EDGIO_INGRESS_EDGE_HOSTNAME", None, secret, env)
+        ),
     )
 
 

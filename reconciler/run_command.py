@@ -116,6 +116,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "is the default account; env EDGIO_INGRESS_SHORTNAME)",
     )
     add(
+        "--edge-hostname",
+        action="append",
+        metavar="SHORTNAME=NAME",
+        help="the name an account's custom hosts are CNAMEd to, shown as the Ingress's "
+        "load-balancer hostname (repeatable; default <shortname>.s.llnwi.net; "
+        "env EDGIO_INGRESS_EDGE_HOSTNAME, comma-separated)",
+    )
+    add(
         "--node-address-type",
         choices=["ExternalIP", "InternalIP"],
         default="ExternalIP",
@@ -223,6 +231,7 @@ def _setup(args: argparse.Namespace) -> Setup:
         default_origin_hostname=config.origin_hostname,
         ttl=config.ttl,
         node_address_type=config.node_address_type,
+        edge_hostnames=config.edge_hostnames,
     )
     guard = DeleteGuard(args.max_delete_share, args.allow_mass_delete)
     scope = Scope(frozenset(config.namespaces))

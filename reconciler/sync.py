@@ -55,7 +55,7 @@ from reconciler.routeset import (
     route_set,
     sweep_verdict,
 )
-from reconciler.status import Problem
+from reconciler.status import IngressHostnames, Problem
 
 __all__ = [
     "ClusterReadFailed",
@@ -102,7 +102,10 @@ class Cluster(Protocol):
 
     def write_route_status(self, route: Obj, status: Obj) -> None: ...
 
-    def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None: ...
+    def write_ingress_hosts(self, ingress: Obj, hostnames: IngressHostnames) -> bool:
+        """Our entries in the Ingress's shared load-balancer list, the others kept; False
+        when the Ingress could not be written."""
+        ...
 
     def remove_finalizer(self, route: Obj) -> None: ...
 

@@ -11,7 +11,6 @@ from reconciler.status import (
     Problem,
     RouteFacts,
     conditions,
-    published_hosts,
     route_status,
     shortnames_of,
 )
@@ -133,5 +132,5 @@ def test_status_entries_hosts_and_accounts() -> None:
         }
     ]
     assert status["origin"] == {"hostname": "origin.example.com", "addresses": ["203.0.113.1"]}
-    assert published_hosts(status) == ["exampleco.s.llnwi.net"]
+    assert status["edgeHostnames"] == ["exampleco.s.llnwi.net"]  # a provider name: itself
     assert shortnames_of(status) == ("exampleco",)
