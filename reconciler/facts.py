@@ -494,10 +494,9 @@ def _show_hostnames(
     if hostnames is None or cluster.write_ingress_hosts(ingress, hostnames):
         return status
     kept = {k: v for k, v in status.items() if k != EDGE_HOSTNAMES}
-    return {
-        **kept,
-        **({EDGE_HOSTNAMES: previous[EDGE_HOSTNAMES]} if EDGE_HOSTNAMES in previous else {}),
-    }
+    if EDGE_HOSTNAMES in previous:
+        kept[EDGE_HOSTNAMES] = previous[EDGE_HOSTNAMES]
+    return kept
 
 
 def _hostnames_to_write(

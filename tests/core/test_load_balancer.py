@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reconciler import facts as facts_module
 from reconciler.api import CONTROLLER_NAME
 from reconciler.config import ConfigError, edge_hostnames
 from reconciler.derive import edge
@@ -185,3 +186,22 @@ def test_edge_hostname_settings_are_pairs_of_an_account_and_a_name() -> None:
     ):
         with pytest.raises(ConfigError, match=r"^--edge-hostname: "):
             edge_hostnames(bad, "")
+
+
+class RefusingCluster:
+    """An API server that refuses the Ingress status write."""
+
+    def write_ingress_hosts(self, ingress: object, hostnames: IngressHostnames) -> bool:
+        return False
+
+
+def test_a_refused_ingress_write_keeps_the_names_shown_before_in_the_status() -> None:
+    """So that the name the Ingress still shows is still known as ours on the next pass."""
+    previous = {"edgeHostnames": ["edge.example.net"]}
+    status = {"rules": [], "edgeHostnames": ["exampleco.s.llnwi.net"]}
+    shown = {
+        **ingress({}),
+        "status": {"loadBalancer": {"ingress": [{"hostname": "edge.example.net"}]}},
+    }
+    kept = facts_module._show_hostnames(RefusingCluster(), "default/web", shown, status, previous)  # type: ignore[arg-type]
+    assert kept == {"rules": [], "edgeHostnames": ["edge.example.net"]}
