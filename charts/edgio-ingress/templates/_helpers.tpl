@@ -131,7 +131,7 @@ or in a Role per watched namespace. */}}
   verbs: [get, list, watch]
 - apiGroups: [networking.k8s.io]
   resources: [ingresses/status]
-  verbs: [patch]
+  verbs: [update]
 - apiGroups: [""]
   resources: [services]
   verbs: [get, list, watch]
