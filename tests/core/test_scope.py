@@ -89,12 +89,13 @@ def test_no_plan_writes_a_rule_of_a_namespace_it_does_not_watch(
     policy: Policy,
 ) -> None:
     scope = ownership.Scope(frozenset(watched))
+    one_per_path = {path: ns for ns, path in listed}  # Edgio holds one rule per host + path
     actual = [
         replace(rule(f"{ns}/web", path, port=30001), id=f"u{i}")
-        for i, (ns, path) in enumerate(dict(((p, (n, p)) for n, p in listed)).values())
+        for i, (path, ns) in enumerate(sorted(one_per_path.items()))
     ]
-    desired = {rule(f"{ns}/web", path) for ns, path in wanted if ns in watched}
-    desired = set({r.key: r for r in sorted(desired, key=lambda r: r.owner.resource)}.values())
+    claims = {path: ns for ns, path in sorted(wanted) if ns in watched}  # one route per path
+    desired = {rule(f"{ns}/web", path) for path, ns in claims.items()}
     result = plan([RECORDS[1]], RECORDS, desired, actual, owner=ME, policy=policy, scope=scope)
     for change in result.changes:
         if isinstance(change.current, CdnRule):
