@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from reconciler.derive import fields
+from reconciler.derive.edge import edge_hostname_problem
 from reconciler.model import Policy, dns_name
 
 ENV_NAMES = (
@@ -27,6 +28,7 @@ ENV_NAMES = (
     "EDGIO_API_SHARED_KEY",
     "EDGIO_INGRESS_DNS_ZONE",
     "EDGIO_INGRESS_SHORTNAME",
+    "EDGIO_INGRESS_EDGE_HOSTNAME",
 )
 VULTR_DEFAULT_URL = "https://api.vultr.com/v2"
 EDGIO_DEFAULT_URL = "https://apis.llnw.com/config-api/v1"
@@ -68,6 +70,7 @@ class Config:
     ttl: int
     node_address_type: str
     namespaces: tuple[str, ...]
+    edge_hostnames: tuple[tuple[str, str], ...] = ()  # (shortname, edge name), by shortname
 
 
 def duration(text: str) -> float:
@@ -151,6 +154,24 @@ def _origin_hostname(value: str) -> str:
     return value
 
 
+def edge_hostnames(flag_values: list[str] | None, env_value: str) -> tuple[tuple[str, str], ...]:
+    """`SHORTNAME=NAME` pairs (flags, else the comma-separated environment value): the
+    name each account's custom hosts are CNAMEd to, instead of `<shortname>.s.llnwi.net`."""
+    found: dict[str, str] = {}
+    for pair in _names(flag_values, env_value):
+        shortname, sep, name = (part.strip() for part in pair.partition("="))
+        problem = (
+            "is not SHORTNAME=NAME"
+            if not sep
+            else fields.shortname_problem(shortname) or edge_hostname_problem(name)
+        )
+        if problem or shortname in found:
+            why = problem or "names that account twice"
+            raise ConfigError(f"--edge-hostname: {pair!r} {why}")
+        found[shortname] = name
+    return tuple(sorted(found.items()))
+
+
 def resolve(args: argparse.Namespace, env: Mapping[str, str], secret: Mapping[str, str]) -> Config:
     check_owner_id(args.owner_id)
     zones = _names(args.zone, _setting("EDGIO_INGRESS_DNS_ZONE", None, secret, env), dns_name)
@@ -176,6 +197,9 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str], secret: Mapping[st
         ttl=args.ttl,
         node_address_type=args.node_address_type,
         namespaces=tuple(dict.fromkeys(args.namespace or ())),
+        edge_hostnames=edge_hostnames(
+            args.edge_hostname, _setting("EDGIO_INGRESS_EDGE_HOSTNAME", None, secret, env)
+        ),
     )
 
 

@@ -2,7 +2,9 @@
 
 Rules every plan keeps (each is a property test, and the model-based test in
 ``tests/core/test_core_model.py`` checks them after every single write, with failures):
-- nothing without our ownership marker is ever updated or deleted;
+- nothing without our ownership marker is ever updated or deleted, nor a rule whose
+  marker names a route in a namespace this install does not watch (`ownership.Scope`):
+  it is treated as another install's;
 - `upsert-only` never deletes, `create-only` never updates or deletes;
 - order: ownership TXT records first, then A updates and creates, then CDN creates,
   updates and releases, then CDN deletes, then A deletes, then TXT deletes. So the origin
@@ -256,10 +258,12 @@ def plan(
     complete: bool | None = None,
     adopting: frozenset[str] = frozenset(),
     unlisted: Unlisted | None = None,
+    scope: ownership.Scope = ownership.EVERYWHERE,
 ) -> Plan:
     """Everything to write so that the providers hold the desired state.
 
-    What `holds` names is left as it is, and so is every origin name a listed rule uses.
+    What `holds` names is left as it is, and so is every origin name a listed rule uses,
+    and every rule outside `scope`.
     `complete=False` says a listing may be missing objects: the plan then deletes
     nothing. By default it is read from the listings themselves (a provider's
     ``Listing`` has a `complete` flag; a plain list counts as complete). `unlisted` says
@@ -277,7 +281,7 @@ def plan(
     actual_rules, rules_agree = _once_per_id(actual_rules)
     builder = _Builder(policy, complete and records_agree and rules_agree, unlisted)
     names = _Names.index(desired_records, actual_records, owner, holds.names, unlisted)
-    _plan_cdn(builder, set(desired_rules), actual_rules, owner, holds, names, adopting)
+    _plan_cdn(builder, set(desired_rules), actual_rules, (owner, scope), holds, names, adopting)
     deleted = builder.deleted_rules()
     in_use = {
         key
@@ -496,8 +500,11 @@ def _retime(builder: _Builder, want: list[DnsRecord], present: list[DnsRecord]) 
 # --- CDN -------------------------------------------------------------------------------------
 
 
-def _is_ours(rule: CdnRule, owner: str) -> bool:
-    return rule.owner is not None and rule.owner.owner == owner
+Owner = tuple[str, ownership.Scope]  # the owner id and the namespaces this install sees
+
+
+def _is_ours(rule: CdnRule, owner: Owner) -> bool:
+    return ownership.owns(rule.owner, *owner)
 
 
 def _is_held(rule: CdnRule, holds: Holds) -> bool:
@@ -510,7 +517,7 @@ def _plan_cdn(
     builder: _Builder,
     desired: set[CdnRule],
     actual: list[CdnRule],
-    owner: str,
+    owner: Owner,
     holds: Holds,
     names: _Names,
     adopting: frozenset[str],

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from reconciler import api, ownership
 from reconciler.apply import ApplyReport
 from reconciler.cache import ProviderCache
-from reconciler.derive.annotations import adopts
+from reconciler.derive.annotations import adopts, edge_hostname_of
 from reconciler.derive.desired import DesiredState, RouteOutcome, Settings, zone_of
+from reconciler.derive.edge import edge_hostname
 from reconciler.derive.ingress import object_key
 from reconciler.derive.routes import route_from_object
 from reconciler.errors import FieldError, InvalidObject
@@ -38,9 +39,12 @@ from reconciler.model import (
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import RouteSet, WriteAction, has_finalizer, is_deleting
 from reconciler.status import (
+    EDGE_HOSTNAMES,
+    IngressHostnames,
     Problem,
     RouteFacts,
-    published_hosts,
+    ingress_hostnames,
+    load_balancer_entries,
     route_status,
     rule_key,
     shortnames_of,
@@ -144,8 +148,9 @@ def _read(
         except InvalidObject as error:
             errors = error.errors
     if route is not None and ingress is not None:
-        asked = adopts((ingress.get("metadata") or {}).get("annotations") or {})
-        route = replace(route, adopt=route.adopt or asked)
+        annotations = (ingress.get("metadata") or {}).get("annotations") or {}
+        edge = route.edge_hostname or edge_hostname_of(annotations)
+        route = replace(route, adopt=route.adopt or adopts(annotations), edge_hostname=edge)
     policy = route.deletion_policy if route else _raw_policy(obj)
     account = (route.shortname if route else None) or settings.default_shortname
     held = None
@@ -314,7 +319,24 @@ def route_facts(
         cdn_problems=_cdn_problems(keys, done),
         shortnames=tuple(sorted({*(k[0] for k in keys), *(k[0] for k in published)}))
         or item.shortnames,
+        edge_names=_edge_names(item.route, outcome, settings),
     )
+
+
+def _edge_names(
+    route: Route | None, outcome: RouteOutcome | None, settings: Settings
+) -> dict[str, str]:
+    """Each account's edge name for this route: annotated, else `--edge-hostname`, else
+    `<shortname>.s.llnwi.net` (never one of the route's own hosts)."""
+    if outcome is None:
+        return {}
+    configured = dict(settings.edge_hostnames)
+    hosts = {rule.host for rule in outcome.rules}
+    chosen = route.edge_hostname if route is not None else None
+    return {
+        shortname: edge_hostname(shortname, chosen or configured.get(shortname), hosts)
+        for shortname in {rule.shortname for rule in outcome.rules}
+    }
 
 
 def _origin_addresses(
@@ -404,7 +426,7 @@ def _cdn_problems(
 # What a status calls for, worked out again only when the status changes: a settled
 # route's status is the stored object itself (reconciler.memo).
 _PROBLEMS: Memo[tuple[tuple[str, str], ...]] = Memo()
-_HOSTS: Memo[list[str] | None] = Memo()
+_HOSTS: Memo[IngressHostnames | None] = Memo()
 
 
 def _problems(status: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -429,11 +451,8 @@ def _report(
     facts: RouteFacts,
     actions: Mapping[str, Sequence[tuple[str, str]]],
 ) -> None:
-    ingress = item.ingress
-    if ingress is not None:  # before the status, so Ready=True finds the hostnames set
-        hosts = _HOSTS.get(item.key, (status, ingress), partial(_hosts_to_write, status, ingress))
-        if hosts is not None:
-            cluster.write_ingress_hosts(ingress, hosts)
+    if item.ingress is not None and item.key in done.routes.shown:
+        status = _show_hostnames(cluster, item.key, item.ingress, status, previous)
     if status != previous:
         cluster.write_route_status(item.obj, status)
     targets = [item.obj] + ([item.ingress] if item.ingress is not None else [])
@@ -514,17 +533,28 @@ def _action_message(reason: api.Reason, rules: Sequence[str]) -> str:
     return f"{noun} {', '.join(sorted(rules))} {ACTION_DONE[reason]}"
 
 
-def _hosts_to_write(status: Mapping[str, Any], ingress: Mapping[str, Any]) -> list[str] | None:
-    """The load-balancer hostnames the Ingress should show, or None when it shows them."""
-    hosts = published_hosts(status)
-    return None if hosts == _ingress_hosts(ingress) else hosts
+def _show_hostnames(
+    cluster: Cluster, key: str, ingress: Obj, status: Obj, previous: Mapping[str, Any]
+) -> Obj:
+    """Our entries on the Ingress, before the status, so Ready=True finds them set. The
+    status written says what the Ingress shows: when the Ingress could not be written, it
+    keeps the names shown before, so they are still known as ours to take out later."""
+    inputs = (status, previous, ingress)
+    hostnames = _HOSTS.get(key, inputs, partial(_hostnames_to_write, *inputs))
+    if hostnames is None or cluster.write_ingress_hosts(ingress, hostnames):
+        return status
+    kept = {k: v for k, v in status.items() if k != EDGE_HOSTNAMES}
+    if EDGE_HOSTNAMES in previous:
+        kept[EDGE_HOSTNAMES] = previous[EDGE_HOSTNAMES]
+    return kept
 
 
-def _ingress_hosts(ingress: Mapping[str, Any]) -> list[str]:
-    entries = ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-    return sorted(
-        str(e.get("hostname")) for e in entries if isinstance(e, Mapping) and e.get("hostname")
-    )
+def _hostnames_to_write(
+    status: Mapping[str, Any], previous: Mapping[str, Any], ingress: Mapping[str, Any]
+) -> IngressHostnames | None:
+    """Our entries for the Ingress, or None when it already shows them as they should be."""
+    hostnames = ingress_hostnames(status, previous, ingress)
+    return None if hostnames.merged(load_balancer_entries(ingress)) is None else hostnames
 
 
 def _report_ingresses(

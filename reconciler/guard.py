@@ -115,8 +115,13 @@ def _marked_by(record: DnsRecord, marked: set[tuple[str, str]]) -> bool:
     return name is not None and (record.at[0], name) in marked
 
 
-def owned_rules(rules: Iterable[CdnRule], owner: str) -> list[CdnRule]:
-    return [r for r in rules if r.owner is not None and r.owner.owner == owner]
+def owned_rules(
+    rules: Iterable[CdnRule], owner: str, scope: ownership.Scope = ownership.EVERYWHERE
+) -> list[CdnRule]:
+    """Our rules this install may judge: those of routes in namespaces it watches. Rules
+    of other namespaces are no share of what a pass may delete: counted, they would let
+    a namespaced install with an empty cache delete all of its own."""
+    return [r for r in rules if ownership.owns(r.owner, owner, scope)]
 
 
 def check(
@@ -126,6 +131,7 @@ def check(
     owner: str,
     accounted: Accounted,
     guard: DeleteGuard = DEFAULT_GUARD,
+    scope: ownership.Scope = ownership.EVERYWHERE,
 ) -> Refusal | None:
     """The refusal this plan earns, or None when it may be applied."""
     if guard.allow:
@@ -142,7 +148,8 @@ def check(
         for r in deletes
         if isinstance(r, DnsRecord) and ownership.origin_of(r) not in accounted.origins
     ]
-    return _judge("rules", len(rule_deletes), len(owned_rules(rules, owner)), guard) or _judge(
+    owned = owned_rules(rules, owner, scope)
+    return _judge("rules", len(rule_deletes), len(owned), guard) or _judge(
         "records", len(record_deletes), len(owned_records(records, owner)), guard
     )
 

@@ -155,6 +155,8 @@ class Route:
     # Take over a rule Edgio already has for one of this route's hosts and paths, when
     # that rule carries no ownership marker (see the cdn.edgio.io/adopt annotation).
     adopt: bool = False
+    # The Edgio name its custom hosts are CNAMEd to, when annotated (cdn.edgio.io/edge-hostname).
+    edge_hostname: str | None = None
 
     @property
     def key(self) -> str:

@@ -17,6 +17,8 @@ root dot dropped): a name is claimed, occupied or in use whatever its spelling.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from reconciler.model import CdnOption, DnsRecord, OwnerMarker, dns_name
 
 HERITAGE = "edgio-ingress"
@@ -62,6 +64,38 @@ def route_resource(route_key: str) -> str:
 def route_of(resource: str) -> str:
     """The inverse of :func:`route_resource`: `namespace/name` (else the text as it is)."""
     return resource.removeprefix(ROUTE_RESOURCE_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The namespaces an install watches (`--namespace`); none named: all of them.
+
+    An install judges only what it can see. A rule whose marker names a route in a
+    namespace it does not watch is not its to update or delete, even under its own
+    owner id: another install with the same owner id may watch that namespace, and to
+    this one the route would merely look deleted. The shared origin records belong to
+    no route; between installs the owner id decides (see :func:`owns`).
+    """
+
+    namespaces: frozenset[str] = frozenset()
+
+    def covers(self, resource: str) -> bool:
+        """Whether the route or object a marker's `resource` names is one we watch."""
+        if not self.namespaces or resource == ORIGIN_RESOURCE:
+            return True
+        if not resource.startswith(ROUTE_RESOURCE_PREFIX):
+            return False  # a resource of a kind we do not know the namespace of
+        namespace, _, _ = route_of(resource).partition("/")
+        return namespace in self.namespaces
+
+
+EVERYWHERE = Scope()
+
+
+def owns(marker: OwnerMarker | None, owner: str, scope: Scope = EVERYWHERE) -> bool:
+    """Whether an object carrying `marker` is ours to update or delete: our owner id,
+    and a resource inside what this install watches."""
+    return marker is not None and marker.owner == owner and scope.covers(marker.resource)
 
 
 def txt_name(name: str) -> str:

@@ -52,6 +52,7 @@ from reconciler.observability import (
     serve_metrics,
     serve_probes,
 )
+from reconciler.ownership import Scope
 from reconciler.plan_output import print_plan
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
@@ -100,7 +101,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     add(
         "--owner-id",
         help="who owns what we write (default: derived from the uid of the "
-        "kube-system namespace, stable across restarts)",
+        "kube-system namespace and the --namespace list, stable across restarts)",
     )
     add(
         "--namespace",
@@ -120,6 +121,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="an Edgio account to list (repeatable; the first "
         "is the default account; env EDGIO_INGRESS_SHORTNAME)",
+    )
+    add(
+        "--edge-hostname",
+        action="append",
+        metavar="SHORTNAME=NAME",
+        help="the name an account's custom hosts are CNAMEd to, shown as the Ingress's "
+        "load-balancer hostname (repeatable; default <shortname>.s.llnwi.net; "
+        "env EDGIO_INGRESS_EDGE_HOSTNAME, comma-separated)",
     )
     add(
         "--node-address-type",
@@ -229,7 +238,7 @@ def _setup(args: argparse.Namespace) -> Setup:
         where = settings_module.split_secret_name(args.credentials_secret, own_namespace())
         secret = read_secret(api, *where)
     config = settings_module.resolve(args, env, secret)
-    owner = args.owner_id or cluster_owner_id(api)
+    owner = args.owner_id or cluster_owner_id(api, config.namespaces)
     heartbeat = Heartbeat()
     cluster = KubeCluster(api, config.namespaces, secret=where, progress=heartbeat)
     cache = _providers(config.credentials, config.resync, heartbeat)
@@ -240,9 +249,11 @@ def _setup(args: argparse.Namespace) -> Setup:
         default_origin_hostname=config.origin_hostname,
         ttl=config.ttl,
         node_address_type=config.node_address_type,
+        edge_hostnames=config.edge_hostnames,
     )
     guard = DeleteGuard(args.max_delete_share, args.allow_mass_delete)
-    settings = PassSettings(core, config.shortnames, config.policy, guard)
+    scope = Scope(frozenset(config.namespaces))
+    settings = PassSettings(core, config.shortnames, config.policy, guard, scope)
     return Setup(config, cluster, cache, settings, env, secret, heartbeat)
 
 

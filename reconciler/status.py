@@ -11,16 +11,18 @@ that changes nothing computes exactly the status already stored (and writes noth
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.api import ConditionType, Reason
 from reconciler.derive.desired import BACKEND_PROBLEMS, RouteOutcome, RuleOutcome, RuleState
+from reconciler.derive.edge import provider_assigned, shown_hostnames
 from reconciler.errors import FieldError
 from reconciler.model import CdnRule, dns_name
 
 RuleKey = tuple[str, str, str]  # (shortname, host, published path)
+EDGE_HOSTNAMES = "edgeHostnames"  # the status field: what the route's Ingress shows
 COMPLETED = "COMPLETED"  # Edgio's state of a rule that is live at the edge
 CONDITION_ORDER = (
     ConditionType.READY,
@@ -84,6 +86,7 @@ class RouteFacts:
     shortnames: tuple[str, ...] = ()  # every account that holds or should hold its rules
     held: Problem | None = None  # a readable route that publishes nothing this pass, and why
     unknown_accounts: tuple[str, ...] = ()
+    edge_names: Mapping[str, str] = field(default_factory=dict)  # shortname -> edge name
 
 
 def rule_key(rule: RuleOutcome) -> RuleKey:
@@ -285,6 +288,8 @@ def route_status(facts: RouteFacts, previous: Mapping[str, Any] | None, now: str
         }
     if facts.shortnames:
         status["shortnames"] = sorted(set(facts.shortnames))
+    if hostnames := _edge_hostnames(facts, status["rules"], previous):
+        status["edgeHostnames"] = hostnames
     return status
 
 
@@ -299,6 +304,21 @@ def _with_last_addresses(facts: RouteFacts, previous: Mapping[str, Any]) -> Rout
     stored = origin.get("addresses") if same else None
     addresses = tuple(str(a) for a in stored) if isinstance(stored, list) else ()
     return replace(facts, origin_addresses=addresses)
+
+
+def _edge_hostnames(
+    facts: RouteFacts, entries: Sequence[Mapping[str, Any]], previous: Mapping[str, Any]
+) -> list[str]:
+    """The names the route's published hosts are CNAMEd to (reconciler.derive.edge). A
+    spec that cannot be read keeps what it showed: its rules stay published meanwhile."""
+    if facts.outcome is None:
+        return [str(name) for name in previous.get(EDGE_HOSTNAMES) or []]
+    published = [
+        (rule.host, rule.shortname)
+        for rule, entry in zip(facts.outcome.rules, entries, strict=True)
+        if entry["state"] == "Published"
+    ]
+    return shown_hostnames(published, facts.edge_names)
 
 
 def _stamped(
@@ -325,14 +345,60 @@ def ready_condition(status: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
-def published_hosts(status: Mapping[str, Any]) -> list[str]:
-    """The hosts to show as the Ingress's load-balancer hostnames: those live at Edgio."""
+@dataclass(frozen=True, slots=True)
+class IngressHostnames:
+    """Our entries in an Ingress's `status.loadBalancer.ingress`, a list other controllers
+    write too (ingress-nginx its address, say): the hostnames to show, and the hostnames
+    that are ours to take out. Every other entry is kept as it is, where it is, so two
+    controllers never take turns rewriting the list."""
+
+    wanted: tuple[str, ...]
+    ours: frozenset[str]  # what we showed before, the Ingress's own hosts, Edgio's names
+
+    def is_ours(self, entry: object) -> bool:
+        if not isinstance(entry, Mapping) or "ip" in entry:
+            return False
+        hostname = str(entry.get("hostname") or "").lower()
+        return bool(hostname) and (
+            hostname in self.ours or hostname in self.wanted or provider_assigned(hostname)
+        )
+
+    def _clean(self, entry: Mapping[str, Any]) -> bool:
+        """One of ours as we write it: a wanted hostname and nothing else."""
+        return entry.get("hostname") in self.wanted and entry == {"hostname": entry["hostname"]}
+
+    def merged(self, entries: Sequence[Any]) -> list[Any] | None:
+        """The list with our entries as wanted, or None when it already is."""
+        kept: list[Any] = []
+        shown: set[str] = set()
+        for entry in entries:
+            if not self.is_ours(entry):
+                kept.append(entry)
+            elif self._clean(entry) and entry["hostname"] not in shown:
+                kept.append(entry)
+                shown.add(entry["hostname"])
+        result = kept + [{"hostname": h} for h in self.wanted if h not in shown]
+        return None if result == list(entries) else result
+
+
+def ingress_hostnames(
+    status: Mapping[str, Any], previous: Mapping[str, Any], ingress: Mapping[str, Any]
+) -> IngressHostnames:
+    """Our entries for an Ingress: the route's edge names. Ours to take out besides: the
+    names the route showed before (the edge name changed or nothing is published any
+    more) and the Ingress's own hosts, which earlier versions showed (a CNAME loop)."""
     hosts = {
-        str(entry.get("host"))
-        for entry in status.get("rules") or []
-        if isinstance(entry, Mapping) and entry.get("state") == "Published"
+        str(rule.get("host")).lower()
+        for rule in (ingress.get("spec") or {}).get("rules") or []
+        if isinstance(rule, Mapping) and rule.get("host")
     }
-    return sorted(hosts)
+    before = {str(name) for name in previous.get(EDGE_HOSTNAMES) or []}
+    return IngressHostnames(tuple(status.get(EDGE_HOSTNAMES) or ()), frozenset(hosts | before))
+
+
+def load_balancer_entries(ingress: Mapping[str, Any]) -> list[Any]:
+    """An Ingress's `status.loadBalancer.ingress`, whoever wrote it."""
+    return list(((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress") or [])
 
 
 def shortnames_of(status: Mapping[str, Any] | None) -> tuple[str, ...]:

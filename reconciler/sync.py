@@ -55,7 +55,7 @@ from reconciler.routeset import (
     route_set,
     sweep_verdict,
 )
-from reconciler.status import Problem
+from reconciler.status import IngressHostnames, Problem
 
 __all__ = [
     "ClusterReadFailed",
@@ -102,7 +102,10 @@ class Cluster(Protocol):
 
     def write_route_status(self, route: Obj, status: Obj) -> None: ...
 
-    def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None: ...
+    def write_ingress_hosts(self, ingress: Obj, hostnames: IngressHostnames) -> bool:
+        """Our entries in the Ingress's shared load-balancer list, the others kept; False
+        when the Ingress could not be written."""
+        ...
 
     def remove_finalizer(self, route: Obj) -> None: ...
 
@@ -119,6 +122,7 @@ class PassSettings:
     shortnames: tuple[str, ...] = ()  # configured accounts, always listed
     policy: Policy = Policy.SYNC
     guard: DeleteGuard = DEFAULT_GUARD  # --max-delete-share, --allow-mass-delete
+    scope: ownership.Scope = ownership.EVERYWHERE  # --namespace: the routes this install judges
 
 
 @dataclass
@@ -209,6 +213,7 @@ def _guarded_plan(
         settings.core.owner_id,
         accounted(inputs, desired, settings),
         settings.guard,
+        settings.scope,
     )
     return (result, None) if refusal is None else (refused(result, refusal), refusal)
 
@@ -380,6 +385,7 @@ def _plan(desired: DesiredState, actual: Actual, settings: PassSettings) -> Plan
         complete=actual.complete,
         adopting=desired.adopting,
         unlisted=Unlisted.of(actual.incomplete_zones, actual.incomplete_accounts),
+        scope=settings.scope,
     )
 
 

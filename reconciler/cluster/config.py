@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +46,13 @@ def own_namespace() -> str:
         return os.environ.get("POD_NAMESPACE", "default")
 
 
-def cluster_owner_id(api: client.ApiClient) -> str:
+def cluster_owner_id(api: client.ApiClient, namespaces: Sequence[str] = ()) -> str:
     """The default owner id: the uid of the kube-system namespace, which is created with
-    the cluster and never changes, so it is stable across restarts and reinstalls."""
+    the cluster and never changes, so it is stable across restarts and reinstalls.
+
+    An install that watches only some namespaces gets its own: the uid and a digest of
+    the sorted namespace list. Two installs in one cluster, each watching its own
+    namespaces, then never take each other's records and rules for their own."""
     try:
         namespace: Any = client.CoreV1Api(api).read_namespace("kube-system")
     except ApiException as error:
@@ -59,7 +65,17 @@ def cluster_owner_id(api: client.ApiClient) -> str:
     uid = str(namespace.metadata.uid or "")
     if not uid:
         raise ClusterUnreachable("--owner-id: not set, and kube-system has no uid")
-    return f"k8s-{uid}"
+    return namespaced_owner_id(f"k8s-{uid}", namespaces)
+
+
+def namespaced_owner_id(cluster_id: str, namespaces: Sequence[str]) -> str:
+    """`cluster_id` for a cluster-wide install; `<cluster_id>-ns-<12 hex digits>` for one
+    watching `namespaces`, the same for the same set in any order (at most 56 characters
+    from a kube-system uid, inside the 63 an owner id may have)."""
+    if not namespaces:
+        return cluster_id
+    digest = hashlib.sha256(",".join(sorted(set(namespaces))).encode()).hexdigest()
+    return f"{cluster_id}-ns-{digest[:12]}"
 
 
 def read_secret(api: client.ApiClient, namespace: str, name: str) -> dict[str, str]:

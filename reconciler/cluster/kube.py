@@ -26,11 +26,12 @@ from reconciler.cluster.events import EventRecorder
 from reconciler.cluster.informer import DEFAULT_TIMING, Informer, Timing, body, describe
 from reconciler.derive.ingress import object_key
 from reconciler.routeset import RouteWrite, WriteAction
+from reconciler.status import IngressHostnames, load_balancer_entries
 from reconciler.sync import ClusterReadFailed, ClusterWriteFailed, Snapshot
 
 log = structlog.get_logger(__name__)
 Obj = dict[str, Any]
-MERGE = "application/merge-patch+json"
+CONFLICT_ATTEMPTS = 3  # writes of one Ingress's status per pass before the next pass retries
 
 
 class KubeCluster:
@@ -288,20 +289,55 @@ class KubeCluster:
             ),
         )
 
-    def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None:
+    def write_ingress_hosts(self, ingress: Obj, hostnames: IngressHostnames) -> bool:
+        """Our entries in the Ingress's load-balancer list, every other entry kept.
+
+        The list is shared (ingress-nginx writes its address there), so it is never
+        replaced blindly: the status is read, changed and written back with its
+        resourceVersion, and on a conflict read again and redone, a few times. True
+        when the Ingress shows our entries as wanted (or is gone)."""
+        current: Obj | None = ingress
+        for _ in range(CONFLICT_ATTEMPTS):
+            if current is None:
+                return True
+            entries = hostnames.merged(load_balancer_entries(current))
+            if entries is None:
+                return True
+            try:
+                body(self._put_ingress_status(current, entries))
+                return True
+            except ApiException as error:
+                if error.status == 404:
+                    return True
+                if error.status != 409:
+                    log.warning(
+                        "ingress status write failed",
+                        route=object_key(ingress),
+                        status=error.status,
+                    )
+                    return False
+            current = self._live_ingress(current)
+        log.warning("ingress status write failed", route=object_key(ingress), status=409)
+        return False
+
+    def _put_ingress_status(self, ingress: Obj, entries: list[Any]) -> Any:
         metadata = ingress.get("metadata") or {}
-        body = {"status": {"loadBalancer": {"ingress": [{"hostname": h} for h in hosts] or None}}}
-        self._try(
-            "ingress status write",
-            object_key(ingress),
-            lambda: self._networking.patch_namespaced_ingress_status(
-                metadata.get("name"),
-                metadata.get("namespace") or "default",
-                body,
-                _content_type=MERGE,
-                _preload_content=False,
-            ),
+        status = {**(ingress.get("status") or {}), "loadBalancer": {"ingress": entries}}
+        return self._networking.replace_namespaced_ingress_status(
+            metadata.get("name"),
+            metadata.get("namespace") or "default",
+            {**ingress, "status": status},
+            _preload_content=False,
         )
+
+    def _live_ingress(self, ingress: Obj) -> Obj | None:
+        """The Ingress as the API server has it now, after a conflict (None: gone)."""
+        metadata = ingress.get("metadata") or {}
+        name, namespace = metadata.get("name", ""), metadata.get("namespace") or "default"
+        try:
+            return self.read_ingress(namespace, name)
+        except ClusterReadFailed:
+            return ingress  # the next attempt conflicts again, or the next pass retries
 
     def remove_finalizer(self, route: Obj) -> None:
         metadata = route.get("metadata") or {}

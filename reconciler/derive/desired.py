@@ -56,6 +56,7 @@ class Settings:
     ttl: int = 60
     node_address_type: str = "ExternalIP"
     node_selector: tuple[tuple[str, str], ...] = ()
+    edge_hostnames: tuple[tuple[str, str], ...] = ()  # --edge-hostname: (shortname, name)
 
 
 class RuleState(enum.StrEnum):

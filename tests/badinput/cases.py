@@ -201,6 +201,18 @@ CASES: tuple[Case, ...] = (
         "must be a fully qualified DNS name in a zone the controller manages",
     ),
     ingress_case(
+        "edge-hostname-is-an-own-host",
+        ingress(
+            "a15",
+            host="www.shop.example",
+            annotations={
+                "cdn.edgio.io/shortname": "exampleco",
+                "cdn.edgio.io/edge-hostname": "www.shop.example",
+            },
+        ),
+        "is one of the route's own hosts: external-dns would write a CNAME of that host to itself",
+    ),
+    ingress_case(
         "shortname-malformed",
         annotated("a12", "shortname", "Example_Co"),
         "must be an Edgio shortname",

@@ -92,6 +92,20 @@ CASES = (
         )
     ),
     SettingCase(
+        "edge-hostname",
+        ("--edge-hostname", "exampleco"),
+        (),
+        2,
+        "--edge-hostname: 'exampleco' is not SHORTNAME=NAME",
+    ),
+    SettingCase(
+        "edge-hostname-env",
+        (),
+        (("EDGIO_INGRESS_EDGE_HOSTNAME", "exampleco=not a name"),),
+        2,
+        "--edge-hostname: 'exampleco=not a name' must be a fully qualified DNS name",
+    ),
+    SettingCase(
         "zone-env",
         (),
         (("EDGIO_INGRESS_DNS_ZONE", "exa mple.com"),),

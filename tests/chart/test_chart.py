@@ -100,6 +100,7 @@ def test_non_default_set_renders() -> None:
         "--origin-hostname=k8s-origin.example.com",
         "--shortname=exampleco",
         "--shortname=other",
+        "--edge-hostname=exampleco=edge.example.net",
         "--ttl=120",
         "--credentials-secret=edgio-credentials",
     ):
@@ -317,6 +318,7 @@ def test_a_bad_values_file_is_rejected_naming_the_key() -> None:
         "controller:\n  intervall: 30\n": "intervall",
         "metrics:\n  serviceMonitor:\n    enabled: 'yes'\n": "enabled",
         "watchNamespaces: shop\n": "watchNamespaces",
+        "controller:\n  edgeHostnames:\n    exampleco: not a name\n": "edgeHostnames",
     }
     for values, key in cases.items():
         result = helm("template", "edge", str(CHART), values=values)

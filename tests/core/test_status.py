@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,10 +12,10 @@ from reconciler.derive.desired import RouteOutcome, RuleOutcome, RuleState
 from reconciler.errors import FieldError
 from reconciler.model import CdnRule, OwnerMarker
 from reconciler.status import (
+    EDGE_HOSTNAMES,
     Problem,
     RouteFacts,
     conditions,
-    published_hosts,
     route_status,
     shortnames_of,
 )
@@ -136,7 +137,7 @@ def test_status_entries_hosts_and_accounts() -> None:
         }
     ]
     assert status["origin"] == {"hostname": "origin.example.com", "addresses": ["203.0.113.1"]}
-    assert published_hosts(status) == ["exampleco.s.llnwi.net"]
+    assert status["edgeHostnames"] == ["exampleco.s.llnwi.net"]  # a provider name: itself
     assert shortnames_of(status) == ("exampleco",)
 
 
@@ -157,7 +158,7 @@ def test_what_a_pass_could_not_read_keeps_its_last_known_state() -> None:
     assert status["rules"] == stored["rules"]
     assert status["rules"][0]["ruleId"] == "uuid-1"
     assert status["origin"] == stored["origin"]
-    assert published_hosts(status) == ["exampleco.s.llnwi.net"]
+    assert shown(status) == ["exampleco.s.llnwi.net"]
     assert reasons(unknown)["CdnReady"] == ("False", "ProviderUnavailable")
 
 
@@ -165,7 +166,7 @@ def test_a_rule_not_seen_in_a_known_account_is_not_kept() -> None:
     stored = route_status(GOOD, None, "t0")
     status = route_status(replace(GOOD, published={}), stored, "t1")
     assert status["rules"][0]["state"] == "Pending"
-    assert published_hosts(status) == []
+    assert shown(status) == []
 
 
 def test_a_route_whose_finalizer_is_not_stored_says_so() -> None:
@@ -179,6 +180,11 @@ def test_a_route_whose_finalizer_is_not_stored_says_so() -> None:
         "DnsReady": ("Unknown", "FinalizerMissing"),
         "CdnReady": ("Unknown", "FinalizerMissing"),
     }
+
+
+def shown(status: dict[str, Any]) -> list[str]:
+    """What the route's Ingress shows as its load-balancer hostnames."""
+    return list(status.get(EDGE_HOSTNAMES) or [])
 
 
 PATHS = st.lists(st.sampled_from(["/a", "/b", "/c", "/d"]), unique=True, min_size=1)
@@ -207,6 +213,6 @@ def test_an_unknown_account_never_unpublishes_what_the_ingress_shows(
         unknown_accounts=(KEY[0],),
     )
     status = route_status(unknown, stored, "t1")
-    assert published_hosts(status) == published_hosts(stored) == [KEY[1]]
+    assert shown(status) == shown(stored) == [KEY[1]]
     assert [e.get("ruleId") for e in status["rules"]] == [e["ruleId"] for e in stored["rules"]]
     assert status["origin"] == stored["origin"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.transport import RetryPolicy
 from reconciler.providers.vultr import VultrDns
 from reconciler.routeset import RouteWrite, WriteAction
+from reconciler.status import IngressHostnames
 from reconciler.sync import ClusterWriteFailed, PassResult, PassSettings, Snapshot, run_once
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -89,8 +90,9 @@ class MemoryCluster:
     def write_route_status(self, route: Obj, status: Obj) -> None:
         self.routes[route["metadata"]["name"]]["status"] = status
 
-    def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None:
-        self.hosts[object_key(ingress)] = list(hosts)
+    def write_ingress_hosts(self, ingress: Obj, hostnames: IngressHostnames) -> bool:
+        self.hosts[object_key(ingress)] = list(hostnames.wanted)
+        return True
 
     def remove_finalizer(self, route: Obj) -> None:
         self.routes.pop(route["metadata"]["name"], None)
