@@ -12,6 +12,25 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+# (connect, read) of every API call that names none: a hung call fails, and a write sent
+# just before leadership ended cannot land long after. Watches and Lease calls set theirs.
+REQUEST_TIMEOUT = (5.0, 30.0)
+
+
+class TimedApiClient(client.ApiClient):
+    """An ApiClient whose every call has a timeout (the generated client has none)."""
+
+    def call_api(
+        self,
+        method: Any,
+        url: Any,
+        header_params: Any = None,
+        body: Any = None,
+        post_params: Any = None,
+        _request_timeout: Any = None,
+    ) -> Any:
+        timeout = REQUEST_TIMEOUT if _request_timeout is None else _request_timeout
+        return super().call_api(method, url, header_params, body, post_params, timeout)
 
 
 class ClusterUnreachable(Exception):
@@ -33,7 +52,7 @@ def api_client(kubeconfig: str | None) -> client.ApiClient:
     except (ConfigException, OSError) as error:
         where = f"kubeconfig {kubeconfig}" if kubeconfig else "in-cluster configuration"
         raise ClusterUnreachable(f"KUBECONFIG: cannot load the {where}: {error}") from None
-    return client.ApiClient(configuration)
+    return TimedApiClient(configuration)
 
 
 def own_namespace() -> str:

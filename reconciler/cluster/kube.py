@@ -3,7 +3,9 @@
 Reads come from the informers' caches (a snapshot per pass, no extra requests); writes go
 straight to the API server: EdgioRoutes (create, full replace with the stored
 resourceVersion, delete), their status subresource, the Ingress status subresource,
-finalizers and Events. A write that fails is logged and retried by the next pass.
+finalizers and Events. A write that fails is logged and retried by the next pass. Every
+write asks the fence first (`fence`, set by the command to the Lease's): a process that
+no longer holds the Lease, or is stopping, raises LeadershipLost instead of writing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from reconciler.cluster import trim
 from reconciler.cluster.events import EventRecorder
 from reconciler.cluster.informer import Informer, body
 from reconciler.derive.ingress import object_key
+from reconciler.fence import unfenced
 from reconciler.routeset import RouteWrite, WriteAction
 from reconciler.sync import ClusterReadFailed, ClusterWriteFailed, Snapshot
 
@@ -45,6 +48,7 @@ class KubeCluster:
         self.api_client = api_client
         self.stop = threading.Event()
         self.wake = wake  # replaceable: the loop is built after the cluster
+        self.fence: Callable[[], None] = unfenced  # replaceable, as `wake` is
         # Typed as Any: the generated signatures want str where our dicts hold Any.
         self._core: Any = client.CoreV1Api(api_client)
         self._networking: Any = client.NetworkingV1Api(api_client)
@@ -210,6 +214,7 @@ class KubeCluster:
     # --- writes -----------------------------------------------------------------------
 
     def write_route(self, write: RouteWrite) -> Obj:
+        self.fence()
         route = write.route
         metadata = route.get("metadata") or {}
         namespace, name = metadata.get("namespace") or "default", metadata.get("name", "")
@@ -237,6 +242,7 @@ class KubeCluster:
         return kept
 
     def write_route_status(self, route: Obj, status: Obj) -> None:
+        self.fence()
         metadata = route.get("metadata") or {}
         previous = route.get("status") or {}
         body = {"status": {**{k: None for k in previous if k not in status}, **status}}
@@ -256,6 +262,7 @@ class KubeCluster:
         )
 
     def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None:
+        self.fence()
         metadata = ingress.get("metadata") or {}
         body = {"status": {"loadBalancer": {"ingress": [{"hostname": h} for h in hosts] or None}}}
         self._try(
@@ -271,6 +278,7 @@ class KubeCluster:
         )
 
     def remove_finalizer(self, route: Obj) -> None:
+        self.fence()
         metadata = route.get("metadata") or {}
         kept = [f for f in metadata.get("finalizers") or [] if f != api.FINALIZER]
         body = {"metadata": {"finalizers": kept or None}}
