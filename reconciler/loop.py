@@ -101,7 +101,7 @@ class Loop:
     def run(self, stop: threading.Event) -> bool:
         """Passes until `stop` is set or leadership is lost (then False). The caller
         releases the Lease, after flushing what it may still write."""
-        if self.elector is not None:
+        if self.elector is not None and not stop.is_set():
             campaign = self.elector.campaign
             lease = threading.Thread(target=campaign, args=(stop, self._led), daemon=True)
             lease.start()
