@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
@@ -15,6 +16,11 @@ SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/
 # (connect, read) of every API call that names none: a hung call fails, and a write sent
 # just before leadership ended cannot land long after. Watches and Lease calls set theirs.
 REQUEST_TIMEOUT = (5.0, 30.0)
+# A call is tried again only when it never reached the server. urllib3's default retries
+# a timed-out read three times, which turned a Lease call's 2 s into 8 s and would send
+# a write again after its answer was lost; a failed call fails, and its caller (the next
+# renewal, the next pass, the informer's relist) tries again knowing it failed.
+RETRIES = urllib3.Retry(connect=2, read=0, status=0, other=0, redirect=3)
 
 
 class TimedApiClient(client.ApiClient):
@@ -52,6 +58,7 @@ def api_client(kubeconfig: str | None) -> client.ApiClient:
     except (ConfigException, OSError) as error:
         where = f"kubeconfig {kubeconfig}" if kubeconfig else "in-cluster configuration"
         raise ClusterUnreachable(f"KUBECONFIG: cannot load the {where}: {error}") from None
+    configuration.retries = RETRIES
     return TimedApiClient(configuration)
 
 
