@@ -83,6 +83,8 @@ class LeaseElector:
     def try_acquire(self) -> bool:
         """One attempt to take or renew the Lease; True while we hold it. Never raises."""
         with self._lock:
+            if self.leading and self._clock() - self._last_renewal >= self.renew_deadline:
+                self._lose(f"not renewed within the renew deadline ({self.renew_deadline:g} s)")
             if self.lost.is_set() or self._released:
                 return False
             started = self._clock()

@@ -124,6 +124,18 @@ def test_a_renewal_failing_in_any_way_ends_leadership_at_the_renew_deadline(
         me.fence.check()
 
 
+def test_a_renewal_that_comes_after_the_renew_deadline_does_not_revive_leadership() -> None:
+    """A process frozen (or starved) past the deadline has lost, even if the API answers."""
+    api, clock = FakeLeases(), Clock()
+    me = elector(api, clock)
+    assert me.try_acquire()
+    clock.now += RENEW_DEADLINE + 1.0
+    assert not me.try_acquire()
+    assert me.lost.is_set()
+    with pytest.raises(LeadershipLost):
+        me.fence.check()
+
+
 def test_the_campaign_thread_outlives_a_refused_connection_and_reports_the_loss() -> None:
     api = FakeLeases()
     me = LeaseElector(
