@@ -369,7 +369,7 @@ def _once(setup: Setup, loop: Loop, elector: LeaseElector | None, stop: threadin
         return _once_holding(setup, loop)
     finally:
         stop.set()
-        _release(setup, elector)
+        _release(setup, loop, elector)
 
 
 def _once_holding(setup: Setup, loop: Loop) -> int:
@@ -391,10 +391,13 @@ def _once_holding(setup: Setup, loop: Loop) -> int:
     return EXIT_FAILED if result.refusals else 0
 
 
-def _release(setup: Setup, elector: LeaseElector | None) -> None:
+def _release(setup: Setup, loop: Loop, elector: LeaseElector | None) -> None:
     """The queued Events first, while the Lease is still ours (each is sent only while
-    the fence holds), then the Lease: nothing of ours is written after its release."""
-    setup.cluster.flush_events(FLUSH_SECONDS)
+    the fence holds), then the Lease: nothing of ours is written after its release. A
+    process that lost the Lease does not wait on them: they would be dropped anyway, and
+    the one in flight may be hung on the very API server it lost."""
+    if loop.fence.holds():
+        setup.cluster.flush_events(FLUSH_SECONDS)
     if elector is not None:
         elector.release()
         metrics.LEADER.set(0)
@@ -435,7 +438,7 @@ def _forever(setup: Setup, loop: Loop, elector: LeaseElector | None, stop: threa
     _wait_synced(setup.cluster, stop, 60.0)
     held = loop.run(stop)
     setup.cluster.stop.set()
-    _release(setup, elector)
+    _release(setup, loop, elector)
     if not held:
         log.error("leader election lost: exiting, to campaign afresh when restarted")
         return EXIT_FAILED

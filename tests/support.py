@@ -162,9 +162,9 @@ class TcpProxy:
         try:
             while data := source.recv(65536):
                 self._flowing.wait()
-                if framing is not None:
-                    framing.feed(data)
                 sink.sendall(data)
+                if framing is not None:  # logged once it is on its way: never a phantom
+                    framing.feed(data)
         except OSError:
             pass
         finally:

@@ -74,12 +74,13 @@ def leader_and_standby(world: World, stack: contextlib.ExitStack) -> Wired:
     return leader
 
 
+@pytest.mark.parametrize("cut", ["refuse", "hang"])
 def test_a_leader_cut_off_from_the_api_server_stops_writing_before_another_takes_over(
-    world: World,
+    world: World, cut: str
 ) -> None:
     with contextlib.ExitStack() as stack:
         old = leader_and_standby(world, stack)
-        old.kube.cut("refuse")
+        old.kube.cut(cut)
         cut_at = time.time()
         eventually(lambda: exited(world, 0) is not None, timeout=RENEW_DEADLINE + 5)
         assert exited(world, 0) == 1
