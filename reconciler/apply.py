@@ -8,6 +8,8 @@ held), the writes that relied on it are held back instead of made anyway:
   there (node rotation must not empty it) and no rule is created at or moved onto it;
 - a rule whose delete, update or release failed (or was held) still uses its origin:
   that name is not removed.
+Before each write the fence is asked whether this process may still write: when it says
+no (the Lease was lost, or a stop was asked for) LeadershipLost ends the plan there.
 A failed write anywhere else holds nothing: a TXT update that Vultr refuses does not stop
 a rule's port change or a node's replacement. Everything else goes ahead, so one bad
 object never blocks the others; the next pass retries what failed.
@@ -15,8 +17,10 @@ object never blocks the others; the next pass retries what failed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from reconciler.fence import unfenced
 from reconciler.model import Action, CdnRule, Change, DnsRecord, Plan
 from reconciler.ownership import origin_of
 from reconciler.providers.base import CdnProvider, DnsProvider, ProviderError
@@ -79,7 +83,9 @@ def _points_anew(change: Change) -> bool:
     )
 
 
-def apply_plan(plan: Plan, dns: DnsProvider, cdn: CdnProvider) -> ApplyReport:
+def apply_plan(
+    plan: Plan, dns: DnsProvider, cdn: CdnProvider, fence: Callable[[], None] = unfenced
+) -> ApplyReport:
     report = ApplyReport()
     origins = _Origins()
     for change in plan.changes:
@@ -87,6 +93,7 @@ def apply_plan(plan: Plan, dns: DnsProvider, cdn: CdnProvider) -> ApplyReport:
             report.held.append(change)
             origins.lost(change)
             continue
+        fence()
         try:
             _write(change, dns, cdn)
         except ProviderError as error:

@@ -20,6 +20,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,6 +30,7 @@ from typing import Any
 import structlog
 
 from reconciler import config as settings_module
+from reconciler import metrics
 from reconciler.cache import ProviderCache
 from reconciler.calls import logged
 from reconciler.cluster.config import (
@@ -42,6 +44,7 @@ from reconciler.cluster.kube import KubeCluster
 from reconciler.cluster.lease import LeaseElector
 from reconciler.config import Config, ConfigError, Credentials, address
 from reconciler.derive.desired import Settings
+from reconciler.fence import LeadershipLost
 from reconciler.guard import DEFAULT_MAX_SHARE, DeleteGuard
 from reconciler.loop import Loop, LoopOptions
 from reconciler.model import Policy
@@ -318,10 +321,28 @@ def run_command(args: argparse.Namespace) -> int:
         heartbeat=setup.heartbeat,
     )
     setup.cluster.wake = loop.wake
+    setup.cluster.fence = loop.fence.check
+    setup.cluster.events.may_send = loop.fence.holds
+    stop = _stop_on_signals(loop)
     _serve(args, loop)
     if args.once:
-        return _once(setup, loop, elector)
-    return _forever(setup, loop)
+        return _once(setup, loop, elector, stop)
+    return _forever(setup, loop, elector, stop)
+
+
+def _stop_on_signals(loop: Loop) -> threading.Event:
+    """SIGTERM and SIGINT close the fence (the pass ends at its next write) and end every
+    wait: for the caches, for the Lease, for the next pass."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        loop.fence.stop(f"stopping on {signal.Signals(signum).name}")
+        stop.set()
+        loop.wake()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stop
 
 
 def _lease_object(elector: LeaseElector) -> dict[str, Any]:
@@ -367,45 +388,70 @@ def _serve(args: argparse.Namespace, loop: Loop) -> None:
         serve_probes(health_addr, loop.alive, loop.ready)
 
 
-def _once(setup: Setup, loop: Loop, elector: LeaseElector | None) -> int:
+def _once(setup: Setup, loop: Loop, elector: LeaseElector | None, stop: threading.Event) -> int:
+    """Take the Lease, then read the cluster (a snapshot taken while we hold it), renew it
+    while the pass runs, and release it at the end."""
+    if elector is not None:
+        if not _wait_for_lease(elector, stop):
+            if stop.is_set():
+                return EXIT_FAILED
+            print(
+                f"nothing to do: the Lease {elector.namespace}/{elector.name} is held by "
+                "another instance, which corrects drift itself",
+                file=sys.stderr,
+            )
+            return 0
+        renew = threading.Thread(target=elector.campaign, args=(stop, loop.wake), daemon=True)
+        renew.start()
+    try:
+        return _once_holding(setup, loop)
+    finally:
+        stop.set()
+        _release(setup, loop, elector)
+
+
+def _once_holding(setup: Setup, loop: Loop) -> int:
     try:
         setup.cluster.list_once()
     except ClusterUnreachable as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
-    if elector is not None and not _wait_for_lease(elector):
-        print(
-            f"nothing to do: the Lease {elector.namespace}/{elector.name} is held by another "
-            "instance, which corrects drift itself",
-            file=sys.stderr,
-        )
-        return 0
     try:
         result = loop.run_pass(full=True)
+    except LeadershipLost as error:
+        print(f"error: the pass stopped before its next write: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as error:
         print(f"error: the pass could not run: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_FAILED
-    finally:
-        setup.cluster.flush_events(FLUSH_SECONDS)
-        if elector is not None:
-            elector.release()
     for refusal in result.refusals:
         print(f"error: {refusal.message}", file=sys.stderr)
     return EXIT_FAILED if result.refusals else 0
 
 
-def _wait_for_lease(elector: LeaseElector) -> bool:
-    """Up to one lease duration (plus one retry), the time a silent holder needs to expire."""
-    stop = threading.Event()
-    deadline = elector.duration + 2.0
-    waited = 0.0
+def _release(setup: Setup, loop: Loop, elector: LeaseElector | None) -> None:
+    """The queued Events first, while the Lease is still ours (each is sent only while
+    the fence holds), then the Lease: nothing of ours is written after its release. A
+    process that lost the Lease does not wait on them: they would be dropped anyway, and
+    the one in flight may be hung on the very API server it lost."""
+    if loop.fence.holds():
+        setup.cluster.flush_events(FLUSH_SECONDS)
+    if elector is not None:
+        elector.release()
+        metrics.LEADER.set(0)
+
+
+def _wait_for_lease(elector: LeaseElector, stop: threading.Event) -> bool:
+    """Up to one lease duration (plus two retries), the time a silent holder needs to
+    expire; a stop ends the wait at once."""
+    deadline = time.monotonic() + elector.duration + 2 * elector.retry
+    logged_wait = False
     while not elector.try_acquire():
-        if waited == 0.0:
+        if not logged_wait:
             log.info("waiting for the lease", lease=f"{elector.namespace}/{elector.name}")
-        if waited >= deadline:
+            logged_wait = True
+        if time.monotonic() >= deadline or stop.wait(0.5):
             return False
-        stop.wait(0.5)
-        waited += 0.5
     return True
 
 
@@ -425,15 +471,7 @@ def _wait_synced(cluster: KubeCluster, loop: Loop, stop: threading.Event) -> boo
     return True
 
 
-def _forever(setup: Setup, loop: Loop) -> int:
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-        loop.wake()  # a loop waiting for its interval notices at once
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+def _forever(setup: Setup, loop: Loop, elector: LeaseElector | None, stop: threading.Event) -> int:
     setup.cluster.start()
     log.info(
         "started",
@@ -442,9 +480,11 @@ def _forever(setup: Setup, loop: Loop) -> int:
         owner=setup.settings.core.owner_id,
         dry_run=loop.options.dry_run,
     )
-    if _wait_synced(setup.cluster, loop, stop):
-        loop.run(stop)
+    held = loop.run(stop) if _wait_synced(setup.cluster, loop, stop) else True
     setup.cluster.stop.set()
-    setup.cluster.flush_events(FLUSH_SECONDS)
+    _release(setup, loop, elector)
+    if not held:
+        log.error("leader election lost: exiting, to campaign afresh when restarted")
+        return EXIT_FAILED
     log.info("stopped")
     return 0

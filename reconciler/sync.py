@@ -13,7 +13,7 @@ The cluster is reached through the small `Cluster` Protocol (implemented over th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -33,6 +33,7 @@ from reconciler.derive.desired import (
 from reconciler.derive.ingress import object_key
 from reconciler.diff import Unlisted, plan
 from reconciler.facts import Actual, Pass, RouteInput, finish, problem_of, read_routes
+from reconciler.fence import unfenced
 from reconciler.guard import (
     DEFAULT_GUARD,
     Accounted,
@@ -157,8 +158,10 @@ def run_once(
     *,
     dry_run: bool = False,
     full: bool = False,
+    fence: Callable[[], None] = unfenced,
 ) -> PassResult:
-    """One level-triggered pass; `full` lists every zone and account again."""
+    """One level-triggered pass; `full` lists every zone and account again; `fence` is
+    asked before every provider write (the cluster's writes ask their own)."""
     memo.next_pass()
     snapshot = cluster.snapshot()
     routes = route_set(snapshot.ingresses, snapshot.ingress_classes, snapshot.routes)
@@ -169,7 +172,7 @@ def run_once(
     desired = _desired(snapshot, inputs, settings)
     result, refusal = _guarded_plan(desired, actual, settings, inputs)
     desired = settle(desired, result)
-    report = ApplyReport() if dry_run else apply_plan(result, cache.dns, cache.cdn)
+    report = ApplyReport() if dry_run else apply_plan(result, cache.dns, cache.cdn, fence)
     deletes = settings.policy is Policy.SYNC
     done = Pass(inputs, desired, actual, result, report, routes, dry_run, deletes, refusal)
     statuses = finish(cluster, cache, done, settings.core)

@@ -9,11 +9,36 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+# (connect, read) of every API call that names none: a hung call fails, and a write sent
+# just before leadership ended cannot land long after. Watches and Lease calls set theirs.
+REQUEST_TIMEOUT = (5.0, 30.0)
+# A call is tried again only when it never reached the server. urllib3's default retries
+# a timed-out read three times, which turned a Lease call's 2 s into 8 s and would send
+# a write again after its answer was lost; a failed call fails, and its caller (the next
+# renewal, the next pass, the informer's relist) tries again knowing it failed.
+RETRIES = urllib3.Retry(connect=2, read=0, status=0, other=0, redirect=3)
+
+
+class TimedApiClient(client.ApiClient):
+    """An ApiClient whose every call has a timeout (the generated client has none)."""
+
+    def call_api(
+        self,
+        method: Any,
+        url: Any,
+        header_params: Any = None,
+        body: Any = None,
+        post_params: Any = None,
+        _request_timeout: Any = None,
+    ) -> Any:
+        timeout = REQUEST_TIMEOUT if _request_timeout is None else _request_timeout
+        return super().call_api(method, url, header_params, body, post_params, timeout)
 
 
 class ClusterUnreachable(Exception):
@@ -35,7 +60,8 @@ def api_client(kubeconfig: str | None) -> client.ApiClient:
     except (ConfigException, OSError) as error:
         where = f"kubeconfig {kubeconfig}" if kubeconfig else "in-cluster configuration"
         raise ClusterUnreachable(f"KUBECONFIG: cannot load the {where}: {error}") from None
-    return client.ApiClient(configuration)
+    configuration.retries = RETRIES
+    return TimedApiClient(configuration)
 
 
 def own_namespace() -> str:

@@ -3,7 +3,9 @@
 Reads come from the informers' caches (a snapshot per pass, no extra requests); writes go
 straight to the API server: EdgioRoutes (create, full replace with the stored
 resourceVersion, delete), their status subresource, the Ingress status subresource,
-finalizers and Events. A write that fails is logged and retried by the next pass.
+finalizers and Events. A write that fails is logged and retried by the next pass. Every
+write asks the fence first (`fence`, set by the command to the Lease's): a process that
+no longer holds the Lease, or is stopping, raises LeadershipLost instead of writing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from reconciler.cluster.config import ClusterUnreachable
 from reconciler.cluster.events import EventRecorder
 from reconciler.cluster.informer import DEFAULT_TIMING, Informer, Timing, body, describe
 from reconciler.derive.ingress import object_key
+from reconciler.fence import unfenced
 from reconciler.routeset import RouteWrite, WriteAction
 from reconciler.status import IngressHostnames, load_balancer_entries
 from reconciler.sync import ClusterReadFailed, ClusterWriteFailed, Snapshot
@@ -52,6 +55,7 @@ class KubeCluster:
         self.timing = timing
         self.secret = secret  # read by name when asked (`secret_values`), never listed
         self._progress = progress  # told of every write that went through (liveness)
+        self.fence: Callable[[], None] = unfenced  # replaceable, as `wake` is
         # Typed as Any: the generated signatures want str where our dicts hold Any.
         self._core: Any = client.CoreV1Api(api_client)
         self._networking: Any = client.NetworkingV1Api(api_client)
@@ -243,6 +247,7 @@ class KubeCluster:
     # --- writes -----------------------------------------------------------------------
 
     def write_route(self, write: RouteWrite) -> Obj:
+        self.fence()
         route = write.route
         metadata = route.get("metadata") or {}
         namespace, name = metadata.get("namespace") or "default", metadata.get("name", "")
@@ -271,6 +276,7 @@ class KubeCluster:
         return kept
 
     def write_route_status(self, route: Obj, status: Obj) -> None:
+        self.fence()
         metadata = route.get("metadata") or {}
         previous = route.get("status") or {}
         body = {"status": {**{k: None for k in previous if k not in status}, **status}}
@@ -303,8 +309,10 @@ class KubeCluster:
             entries = hostnames.merged(load_balancer_entries(current))
             if entries is None:
                 return True
+            self.fence()
             try:
                 body(self._put_ingress_status(current, entries))
+                self._progress()
                 return True
             except ApiException as error:
                 if error.status == 404:
@@ -340,6 +348,7 @@ class KubeCluster:
             return ingress  # the next attempt conflicts again, or the next pass retries
 
     def remove_finalizer(self, route: Obj) -> None:
+        self.fence()
         metadata = route.get("metadata") or {}
         kept = [f for f in metadata.get("finalizers") or [] if f != api.FINALIZER]
         body = {"metadata": {"finalizers": kept or None}}
