@@ -21,8 +21,12 @@ What it sets up, all in one temporary directory removed on stop:
 Authorization is RBAC, as in a cluster; the admin token is in `system:masters`. With
 `anonymous_admin`, requests without credentials are bound to `cluster-admin`, as the
 emulator takes any request: the conformance tests send raw HTTP requests without a token.
-There is no kube-controller-manager, as in envtest: nothing garbage-collects dependents
-or empties a deleted namespace.
+Beside them runs kube-controller-manager (unless `controller_manager=False`), as in a
+cluster: the garbage collector, the namespace controller, Deployments, ReplicaSets,
+Jobs, CronJobs, ServiceAccounts and their tokens, and node lifecycle. It signs
+ServiceAccount tokens with the API server's key and authenticates with the admin token.
+There is no kube-scheduler and no kubelet: pods stay Pending unless the sandbox's pod
+runner (`edgio_sandbox.pods`) binds and runs them.
 """
 
 from __future__ import annotations
@@ -50,23 +54,49 @@ Objs = list[Obj]
 #: The release `tools/kube/go.mod` pins; the cache directory is named after it.
 KUBE_VERSION = "1.34.4"
 
+BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
+
+#: The controllers a cluster runs that the tests and the sandbox rely on (the defaults
+#: minus those for volumes, certificates, IPAM and services, which nothing here uses).
+CONTROLLERS = (
+    "garbage-collector-controller",
+    "namespace-controller",
+    "deployment-controller",
+    "replicaset-controller",
+    "job-controller",
+    "cronjob-controller",
+    "ttl-after-finished-controller",
+    "serviceaccount-controller",
+    "serviceaccount-token-controller",
+    "node-lifecycle-controller",
+    "taint-eviction-controller",
+    "pod-garbage-collector-controller",
+    "validatingadmissionpolicy-status-controller",
+)
+
 SERVICE_CIDR = "10.96.0.0/12"  # the kubeadm default, which the emulator allocates from too
 NODE_PORT_RANGE = "30000-32767"
 
 
 def default_binaries() -> Path:
-    """Where `tools/kube/build.sh` puts etcd and kube-apiserver: outside any clone, so every
-    clone on the machine shares one build."""
+    """Where `tools/kube/build.sh` put its newest build: outside any clone, so every clone
+    on the machine shares one build. The build names its directory in
+    `kube-<version>.current` (each build has its own directory, so a rebuild never
+    replaces binaries a running test uses)."""
     override = os.environ.get("EDGIO_INGRESS_KUBE_BIN")
     if override:
         return Path(override)
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "edgio-ingress" / f"kube-{KUBE_VERSION}"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"))
+    pointer = cache / "edgio-ingress" / f"kube-{KUBE_VERSION}.current"
+    try:
+        return Path(pointer.read_text().strip())
+    except FileNotFoundError:
+        return pointer.with_suffix("")  # nothing built yet: the name the error shows
 
 
 def binaries_present(directory: Path | None = None) -> bool:
     directory = directory or default_binaries()
-    return all(os.access(directory / name, os.X_OK) for name in ("etcd", "kube-apiserver"))
+    return all(os.access(directory / name, os.X_OK) for name in BINARIES)
 
 
 class RealKubeError(RuntimeError):
@@ -94,12 +124,14 @@ class RealKube:
         *,
         start_timeout: float = 120.0,
         anonymous_admin: bool = False,
+        controller_manager: bool = True,
     ):
         self.binaries = binaries or default_binaries()
         self.host = host
         self.port = port
         self.start_timeout = start_timeout
         self.anonymous_admin = anonymous_admin
+        self.controller_manager = controller_manager
         self.token = secrets.token_hex(16)
         self.workdir: Path | None = None
         self._processes: list[subprocess.Popen[bytes]] = []
@@ -120,7 +152,7 @@ class RealKube:
     def start(self) -> Self:
         if not binaries_present(self.binaries):
             raise RealKubeError(
-                f"no etcd and kube-apiserver in {self.binaries}: run `make kube-binaries`"
+                f"no {', '.join(BINARIES)} in {self.binaries}: run `make kube-binaries`"
             )
         began = time.monotonic()
         self.workdir = Path(tempfile.mkdtemp(prefix="edgio-realkube-"))
@@ -128,6 +160,8 @@ class RealKube:
             self._certificates(self.workdir)
             etcd_url = self._start_etcd(self.workdir)
             self._start_apiserver(self.workdir, etcd_url)
+            if self.controller_manager:
+                self._start_controller_manager(self.workdir)
         except BaseException:
             self.stop()
             raise
@@ -381,6 +415,34 @@ class RealKube:
                 process,
                 lambda: _ok(anonymous.get(self.url + "/api/v1/namespaces", timeout=2)),
             )
+
+    def _start_controller_manager(self, workdir: Path) -> None:
+        """kube-controller-manager with the admin token; ready once the ServiceAccount
+        controller has made `default/default`, which a fresh server lacks."""
+        kubeconfig = self.kubeconfig(workdir / "controller-manager.kubeconfig")
+        process = self._spawn(
+            "kube-controller-manager",
+            [
+                str(self.binaries / "kube-controller-manager"),
+                f"--kubeconfig={kubeconfig}",
+                f"--controllers={','.join(CONTROLLERS)}",
+                f"--service-account-private-key-file={workdir / 'sa.key'}",
+                f"--root-ca-file={workdir / 'ca.crt'}",
+                "--leader-elect=false",  # one per server: no election to wait for
+                "--secure-port=0",  # no health endpoint on a host port nobody reads
+            ],
+            workdir,
+        )
+        session = self.session()
+        self._await(
+            "kube-controller-manager",
+            process,
+            lambda: _ok(
+                session.get(
+                    self.url + "/api/v1/namespaces/default/serviceaccounts/default", timeout=2
+                )
+            ),
+        )
 
     def _await(
         self, name: str, process: subprocess.Popen[bytes], ready: Callable[[], bool]
