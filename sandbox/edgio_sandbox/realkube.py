@@ -21,9 +21,10 @@ What it sets up, all in one temporary directory removed on stop:
 Authorization is RBAC, as in a cluster; the admin token is in `system:masters`. With
 `anonymous_admin`, requests without credentials are bound to `cluster-admin`, as the
 emulator takes any request: the conformance tests send raw HTTP requests without a token.
-Beside them runs kube-controller-manager (unless `controller_manager=False`), as in a
-cluster: the garbage collector, the namespace controller, Deployments, ReplicaSets,
-Jobs, CronJobs, ServiceAccounts and their tokens, and node lifecycle. It signs
+Beside them runs kube-controller-manager with the `controllers` asked for (all of
+:data:`CONTROLLERS` unless told otherwise; none: no controller-manager), as in a cluster:
+the garbage collector, the namespace controller, Deployments, ReplicaSets, Jobs,
+CronJobs, ServiceAccounts and their tokens, and node lifecycle. It signs
 ServiceAccount tokens with the API server's key and authenticates with the admin token.
 There is no kube-scheduler and no kubelet: pods stay Pending unless the sandbox's pod
 runner (`edgio_sandbox.pods`) binds and runs them.
@@ -124,14 +125,14 @@ class RealKube:
         *,
         start_timeout: float = 120.0,
         anonymous_admin: bool = False,
-        controller_manager: bool = True,
+        controllers: Sequence[str] = CONTROLLERS,
     ):
         self.binaries = binaries or default_binaries()
         self.host = host
         self.port = port
         self.start_timeout = start_timeout
         self.anonymous_admin = anonymous_admin
-        self.controller_manager = controller_manager
+        self.controllers = tuple(controllers)
         self.token = secrets.token_hex(16)
         self.workdir: Path | None = None
         self._processes: list[subprocess.Popen[bytes]] = []
@@ -160,7 +161,7 @@ class RealKube:
             self._certificates(self.workdir)
             etcd_url = self._start_etcd(self.workdir)
             self._start_apiserver(self.workdir, etcd_url)
-            if self.controller_manager:
+            if self.controllers:
                 self._start_controller_manager(self.workdir)
         except BaseException:
             self.stop()
@@ -241,10 +242,14 @@ class RealKube:
             answer = session.put(path, json=body, timeout=10)
         answer.raise_for_status()
         created: Obj = answer.json()
-        if "status" in obj:
-            body = {**created, "status": obj["status"]}
+        if "status" in obj:  # merged, not replaced: a controller may have written meanwhile
             path = f"{collection}/{meta['name']}/status"
-            answer = session.put(path, json=body, timeout=10)
+            answer = session.patch(
+                path,
+                json={"status": obj["status"]},
+                headers={"Content-Type": "application/merge-patch+json"},
+                timeout=10,
+            )
             answer.raise_for_status()
             created = answer.json()
         return created
@@ -372,9 +377,7 @@ class RealKube:
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 f"--service-node-port-range={NODE_PORT_RANGE}",
                 "--allow-privileged=true",
-                # Pods would wait for a default ServiceAccount that only the
-                # controller-manager creates.
-                "--disable-admission-plugins=ServiceAccount",
+                *self._admission(),
                 # No Endpoints kept for the `kubernetes` Service: fewer writes, same API.
                 "--endpoint-reconciler-type=none",
                 "--enable-priority-and-fairness=false",
@@ -416,33 +419,39 @@ class RealKube:
                 lambda: _ok(anonymous.get(self.url + "/api/v1/namespaces", timeout=2)),
             )
 
+    def _admission(self) -> tuple[str, ...]:
+        """ServiceAccount admission (a pod's default account, its token volume) only
+        beside the ServiceAccount controller: else no namespace has a `default` account
+        and every pod would be refused."""
+        if "serviceaccount-controller" in self.controllers:
+            return ()
+        return ("--disable-admission-plugins=ServiceAccount",)
+
     def _start_controller_manager(self, workdir: Path) -> None:
-        """kube-controller-manager with the admin token; ready once the ServiceAccount
-        controller has made `default/default`, which a fresh server lacks."""
+        """kube-controller-manager with the admin token; ready once it has logged the start
+        of every controller asked for (it serves no health endpoint here)."""
         kubeconfig = self.kubeconfig(workdir / "controller-manager.kubeconfig")
+        name = "kube-controller-manager"
         process = self._spawn(
-            "kube-controller-manager",
+            name,
             [
-                str(self.binaries / "kube-controller-manager"),
+                str(self.binaries / name),
                 f"--kubeconfig={kubeconfig}",
-                f"--controllers={','.join(CONTROLLERS)}",
+                f"--controllers={','.join(self.controllers)}",
                 f"--service-account-private-key-file={workdir / 'sa.key'}",
                 f"--root-ca-file={workdir / 'ca.crt'}",
-                "--leader-elect=false",  # one per server: no election to wait for
+                "--leader-elect=false",  # one per server: no election, no Lease renewals
                 "--secure-port=0",  # no health endpoint on a host port nobody reads
             ],
             workdir,
         )
-        session = self.session()
-        self._await(
-            "kube-controller-manager",
-            process,
-            lambda: _ok(
-                session.get(
-                    self.url + "/api/v1/namespaces/default/serviceaccounts/default", timeout=2
-                )
-            ),
-        )
+        started = [f'"Started controller" controller="{c}"' for c in self.controllers]
+
+        def all_started() -> bool:
+            log = self._logs[name].read_text(errors="replace")
+            return all(line in log for line in started)
+
+        self._await(name, process, all_started)
 
     def _await(
         self, name: str, process: subprocess.Popen[bytes], ready: Callable[[], bool]
