@@ -109,10 +109,14 @@ def test_the_chart_installed_by_helm_runs_the_whole_story(plane: Plane) -> None:
 
     plane.helm(
         "upgrade", RELEASE, CHART, "--namespace", NAMESPACE, "--reuse-values",
-        "--set", "controller.logLevel=debug", "--wait", "--timeout", "120s",
+        "--set", "controller.logLevel=debug", "--set", "driftCorrection.schedule=* * * * *",
+        "--wait", "--timeout", "120s",
     )  # fmt: skip
     for pod in controller_pods(plane):
         assert "--log-level=debug" in pod["spec"]["containers"][0]["args"]
+    # The CronJob on its new schedule: the CronJob controller starts a Job within a minute.
+    last = ["get", CRONJOB, "-n", NAMESPACE, "-o", "jsonpath={.status.lastSuccessfulTime}"]
+    eventually(lambda: plane.kubectl(*last), timeout=150)
 
     plane.kubectl("apply", "-f", str(EXAMPLES / "pywai-edgio-ingress-matching.yaml"))
     route_ready(plane, "pywai-inline-ingress")
