@@ -11,6 +11,7 @@ per pod) and the built binaries.
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,8 +19,8 @@ from pathlib import Path
 from edgio_sandbox.demo.tables import rules_table, zone_table
 from edgio_sandbox.demo.world import ROOT, SHORTNAME, ZONE, StepMissed, command, wait_for
 from edgio_sandbox.edgio import EdgioEmulator
-from edgio_sandbox.pods import PodRunner
-from edgio_sandbox.realkube import RealKube
+from edgio_sandbox.pods import PodRunner, PodRunnerError
+from edgio_sandbox.realkube import RealKube, RealKubeError
 from edgio_sandbox.up import write_env_file
 from edgio_sandbox.vultr import VultrEmulator
 
@@ -112,6 +113,14 @@ def steps(story: HelmStory, env_file: Path) -> None:
 
 def main_helm(workdir: Path) -> int:
     """The story on the real control plane; 0 when every step did what it says, else 1."""
+    try:
+        return _tell(workdir)
+    except (RealKubeError, PodRunnerError) as error:  # no binaries, not root: say which
+        print(f"demo cannot start: {error}", file=sys.stderr)
+        return 1
+
+
+def _tell(workdir: Path) -> int:
     began = time.monotonic()
     with ExitStack() as stack:
         kube = stack.enter_context(RealKube())
