@@ -56,18 +56,30 @@ def a_records(plane: Plane) -> list[str]:
     return sorted(r["data"] for r in plane.vultr.records(ZONE) if r["type"] == "A")
 
 
-def pass_intervals(plane: Plane, pod: str) -> list[tuple[float, float]]:
-    """(start, end) of every pass a controller pod logged."""
-    intervals = []
+def log_lines(plane: Plane, pod: str) -> list[dict[str, Any]]:
+    """A controller pod's JSON log lines (anything else, a traceback say, as `raw`)."""
+    lines = []
     for text in plane.pods.log(NAMESPACE, pod, "controller").splitlines():
         try:
-            line = json.loads(text)
+            lines.append(json.loads(text))
         except json.JSONDecodeError:
-            continue
-        if line.get("event") == "pass":
-            end = seconds(line["timestamp"])
-            intervals.append((end - float(line["duration"]), end))
-    return intervals
+            lines.append({"raw": text})
+    return lines
+
+
+def pass_intervals(plane: Plane, pod: str) -> list[tuple[float, float]]:
+    """(start, end) of every pass a controller pod logged."""
+    ends = [(seconds(line["timestamp"]), line) for line in log_lines(plane, pod)
+            if line.get("event") == "pass"]  # fmt: skip
+    return [(end - float(line["duration"]), end) for end, line in ends]
+
+
+def errors(plane: Plane) -> list[dict[str, Any]]:
+    """What the running controller pods logged as errors, or could not log as JSON."""
+    return [
+        line for pod in controller_pods(plane) for line in log_lines(plane, pod["metadata"]["name"])
+        if "raw" in line or line.get("level") == "error"
+    ]  # fmt: skip
 
 
 def route_ready(plane: Plane, name: str, namespace: str = "default") -> None:
@@ -170,6 +182,7 @@ def deleting_removes_what_was_published(plane: Plane) -> None:
     plane.kubectl("delete", "ingress", "pywai-inline-ingress", "--wait=false")
     eventually(lambda: not rules(plane) and not a_records(plane), timeout=90)
     eventually(lambda: "No resources" in plane.kubectl("get", "er", "-A"), timeout=60)
+    assert not errors(plane)  # no error loop over the route the collector took away
 
     plane.kubectl("create", "namespace", "shop")
     plane.kubectl("apply", "-n", "shop", "-f", str(EXAMPLES / "pywai-inline-service.yaml"))
