@@ -45,6 +45,8 @@ DEFAULT_KINDS = [
     "Secret",
     "Service",
     "ServiceAccount",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
 ]
 
 
@@ -76,6 +78,13 @@ def test_the_chart_crd_is_crds_edgioroute_yaml() -> None:
 
 def test_defaults_render_the_controller_and_its_cronjob() -> None:
     assert kinds(render()) == DEFAULT_KINDS
+
+
+def test_the_admission_policy_can_be_turned_off() -> None:
+    without = kinds(render({"admissionPolicy": {"enabled": False}}))
+    assert without == [k for k in DEFAULT_KINDS if not k.startswith("ValidatingAdmission")]
+    binding = find(render(), "ValidatingAdmissionPolicyBinding")
+    assert binding["spec"]["validationActions"] == ["Warn"]  # tells, never refuses
 
 
 def test_non_default_set_renders() -> None:
