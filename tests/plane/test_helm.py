@@ -96,12 +96,6 @@ def install(plane: Plane, *values: str) -> str:
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a default install never becomes Ready: the chart grants no read of the "
-    "credentials Secret, whose watch the controller needs before its caches sync (the "
-    "chart's Secret RBAC fix, in progress on another branch)",
-)
 def test_the_chart_installed_by_helm_runs_the_whole_story(plane: Plane) -> None:
     credentials(plane)
     install(plane)
