@@ -70,14 +70,16 @@ class Loop:
         controller_object: dict[str, Any] | None = None,
         refresh: Callable[[], ProviderCache | None] = lambda: None,
         heartbeat: Heartbeat | None = None,
+        fence: Fence | None = None,
     ):
         self.cluster = cluster
         self.cache = cache
         self.settings = settings
         self.options = options
         self.elector = elector
-        # What every write of a pass asks first; without a Lease only a stop closes it.
-        self.fence = elector.fence if elector is not None else Fence(None)
+        # What every write of a pass asks first (the elector's, which its renewals keep
+        # open); without a Lease only a stop closes it.
+        self.fence = fence or (elector.fence if elector is not None else Fence(None))
         self._ready = ready
         # Where controller-wide Events go (the Lease): a refusal may concern no route.
         self.controller_object = controller_object

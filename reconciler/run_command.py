@@ -41,10 +41,10 @@ from reconciler.cluster.config import (
     read_secret,
 )
 from reconciler.cluster.kube import KubeCluster
-from reconciler.cluster.lease import LeaseElector
+from reconciler.cluster.lease import RENEW_DEADLINE, LeaseElector
 from reconciler.config import Config, ConfigError, Credentials, address
 from reconciler.derive.desired import Settings
-from reconciler.fence import LeadershipLost
+from reconciler.fence import Fence, LeadershipLost
 from reconciler.guard import DEFAULT_MAX_SHARE, DeleteGuard
 from reconciler.loop import Loop, LoopOptions
 from reconciler.model import Policy
@@ -217,13 +217,22 @@ class Setup:
     env: dict[str, str]
     secret: dict[str, str]
     heartbeat: Heartbeat
+    fence: Fence  # asked before every write, down to each provider request
 
 
-def _providers(creds: Credentials, resync: float, progress: Heartbeat) -> ProviderCache:
+def _providers(
+    creds: Credentials, resync: float, progress: Heartbeat, fence: Fence
+) -> ProviderCache:
     try:
-        dns = VultrDns(creds.vultr_key, base_url=creds.vultr_url, progress=progress)
+        dns = VultrDns(
+            creds.vultr_key, base_url=creds.vultr_url, progress=progress, fence=fence.check
+        )
         cdn = EdgioCdn(
-            creds.edgio_user, creds.edgio_key, base_url=creds.edgio_url, progress=progress
+            creds.edgio_user,
+            creds.edgio_key,
+            base_url=creds.edgio_url,
+            progress=progress,
+            fence=fence.check,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None
@@ -243,8 +252,9 @@ def _setup(args: argparse.Namespace) -> Setup:
     config = settings_module.resolve(args, env, secret)
     owner = args.owner_id or cluster_owner_id(api, config.namespaces)
     heartbeat = Heartbeat()
+    fence = Fence(RENEW_DEADLINE if _elects(args) else None)
     cluster = KubeCluster(api, config.namespaces, secret=where, progress=heartbeat)
-    cache = _providers(config.credentials, config.resync, heartbeat)
+    cache = _providers(config.credentials, config.resync, heartbeat, fence)
     core = Settings(
         owner_id=owner,
         zones=config.zones,
@@ -257,7 +267,13 @@ def _setup(args: argparse.Namespace) -> Setup:
     guard = DeleteGuard(args.max_delete_share, args.allow_mass_delete)
     scope = Scope(frozenset(config.namespaces))
     settings = PassSettings(core, config.shortnames, config.policy, guard, scope)
-    return Setup(config, cluster, cache, settings, env, secret, heartbeat)
+    return Setup(config, cluster, cache, settings, env, secret, heartbeat, fence)
+
+
+def _elects(args: argparse.Namespace) -> bool:
+    """Whether this command holds a Lease: `run` with leader election, unless a dry run
+    (which writes nothing and so needs none); `plan` never does."""
+    return bool(getattr(args, "leader_elect", False)) and not getattr(args, "dry_run", False)
 
 
 def _home_kubeconfig() -> str | None:
@@ -303,10 +319,13 @@ def run_command(args: argparse.Namespace) -> int:
     if isinstance(setup, int):
         return setup
     elector = None
-    if args.leader_elect and not args.dry_run:  # a dry run writes nothing: it needs no Lease
+    if _elects(args):
         namespace = args.lease_namespace or own_namespace()
         identity = f"{socket.gethostname()}_{os.getpid()}"
-        elector = LeaseElector(setup.cluster.coordination(), args.lease_name, namespace, identity)
+        coordination = setup.cluster.coordination()
+        elector = LeaseElector(
+            coordination, args.lease_name, namespace, identity, fence=setup.fence
+        )
     loop = Loop(
         setup.cluster,
         setup.cache,
@@ -319,6 +338,7 @@ def run_command(args: argparse.Namespace) -> int:
         controller_object=_lease_object(elector) if elector is not None else None,
         refresh=_refresher(setup),
         heartbeat=setup.heartbeat,
+        fence=setup.fence,
     )
     setup.cluster.wake = loop.wake
     setup.cluster.fence = loop.fence.check
@@ -368,7 +388,7 @@ def _refresher(setup: Setup) -> Callable[[], ProviderCache | None]:
         last.update(values)
         try:
             creds = settings_module.credentials(setup.env, values)
-            cache = _providers(creds, setup.config.resync, setup.heartbeat)
+            cache = _providers(creds, setup.config.resync, setup.heartbeat, setup.fence)
         except ConfigError as error:
             log.error("the credentials Secret cannot be used", error=str(error))
             return None

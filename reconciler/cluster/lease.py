@@ -64,14 +64,17 @@ class LeaseElector:
         renew_deadline: float = RENEW_DEADLINE,
         retry: float = RETRY,
         clock: Callable[[], float] = time.monotonic,
+        fence: Fence | None = None,
     ):
+        """`fence`: the one the process's writers already ask (its provider clients are
+        built before the elector); by default a new one."""
         if not retry < renew_deadline < duration:
             raise ValueError("the Lease needs retry < renew deadline < duration")
         self._api: Any = coordination  # dict bodies; the signatures name models
         self.name, self.namespace, self.identity = name, namespace, identity
         self.duration, self.renew_deadline, self.retry = duration, renew_deadline, retry
         self._clock = clock
-        self.fence = Fence(renew_deadline, clock)
+        self.fence = fence or Fence(renew_deadline, clock)
         self.leading = False
         self.lost = threading.Event()  # we led and no longer do: never campaign again
         self._released = False

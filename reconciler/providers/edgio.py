@@ -103,6 +103,7 @@ class EdgioCdn:
         timeout: float = 30.0,
         service_profile: str = "LLNW-Generic",
         progress: Callable[[], None] = lambda: None,
+        fence: Callable[[], None] = lambda: None,
     ):
         self.user = user
         self.service_profile = service_profile
@@ -117,6 +118,7 @@ class EdgioCdn:
             credential_id=fingerprint(PROVIDER, user, shared_key_hex),
             secrets=(shared_key_hex,),
             progress=progress,
+            fence=fence,
             message=server_message,
         )
 

@@ -343,6 +343,7 @@ def _never_sent(error: requests.RequestException) -> bool:
 
 FOLLOWED_REDIRECTS = (307, 308)
 MAX_REDIRECTS = 3
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # reads: no fence needed
 
 
 class HttpTransport:
@@ -363,9 +364,11 @@ class HttpTransport:
         secrets: tuple[str, ...] = (),
         message: MessageReader = raw_message,
         progress: Callable[[], None] = lambda: None,
+        fence: Callable[[], None] = lambda: None,
     ):
         self.provider = provider
         self._progress = progress  # told of every answer that went through (liveness)
+        self._fence = fence  # asked right before every write request leaves (leadership)
         self.base_url = base_url.rstrip("/")
         self.limiter = shared_limiter(self.base_url, credential_id, rate, burst)
         self.policy = policy
@@ -538,7 +541,13 @@ class HttpTransport:
         data: bytes | None,
     ) -> requests.Response:
         """One request. A failure is raised outside the handler and without the requests
-        exception, which holds the request and so its Authorization header."""
+        exception, which holds the request and so its Authorization header.
+
+        A write asks the fence here, at the last moment, not only before its change: the
+        pacing wait, a retry's backoff or a Retry-After can hold a write for seconds, and
+        leadership may end meanwhile (the fence then raises and nothing is sent)."""
+        if method not in SAFE_METHODS:
+            self._fence()
         failure: Unavailable
         try:
             return self._session.request(

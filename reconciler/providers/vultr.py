@@ -183,6 +183,7 @@ class VultrDns:
         policy: RetryPolicy = DEFAULT_POLICY,
         timeout: float = 10.0,
         progress: Callable[[], None] = lambda: None,
+        fence: Callable[[], None] = lambda: None,
     ):
         key = _check_api_key(api_key)
         self._transport = HttpTransport(
@@ -196,6 +197,7 @@ class VultrDns:
             credential_id=fingerprint(PROVIDER, key),
             secrets=(key,),
             progress=progress,
+            fence=fence,
             message=_error_message,
         )
 

@@ -17,6 +17,7 @@ import pytest
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.httpbase import EmulatorServer
 from edgio_sandbox.vultr import Paging, VultrEmulator
+from reconciler.fence import LeadershipLost
 from reconciler.model import DnsRecord
 from reconciler.providers.base import (
     Conflict,
@@ -291,3 +292,28 @@ def test_a_conflict_of_a_foreign_rule_is_never_adopted_on_a_retried_create() -> 
         [foreign] = edgio.instances()
         assert foreign["revision"]["versionNumber"] == 1
         assert [r.owner for r in cdn.list_rules(SHORTNAME)] == [None]
+
+
+# -- the fence ------------------------------------------------------------------------------
+
+
+def test_a_write_asks_the_fence_before_every_request_it_sends() -> None:
+    """Leadership can end while a write waits (pacing, a retry's backoff, a Retry-After):
+    the fence is asked right before each request leaves, so a write held past the end of
+    leadership is never sent."""
+    asked: list[int] = []
+
+    def fence() -> None:
+        asked.append(1)
+        if len(asked) > 1:
+            raise LeadershipLost("the Lease was last renewed 10.0 s ago")
+
+    with VultrEmulator(zones=(ZONE,), rate_limit=None) as vultr:
+        vultr.faults.add(status=429, retry_after="1", times=1, method="POST")
+        client = vultr_side(vultr).make(policy=QUICK, fence=fence)
+        with pytest.raises(LeadershipLost):
+            client.create_record(DnsRecord(ZONE, "origin", "A", "192.0.2.1", 60))
+        client.list_records(ZONE)  # reads do not ask
+        assert len(asked) == 2
+        assert len(vultr.arrivals("POST", "/v2/domains/{domain}/records")) == 1  # the 429
+        assert vultr.writes() == [] and vultr.records(ZONE) == []
