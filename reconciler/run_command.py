@@ -190,12 +190,13 @@ class Setup:
     settings: PassSettings
     env: dict[str, str]
     secret: dict[str, str]
+    identity: str  # this process: its Lease holderIdentity and its provider writes' tag
 
 
-def _providers(creds: Credentials, resync: float) -> ProviderCache:
+def _providers(creds: Credentials, resync: float, writer: str) -> ProviderCache:
     try:
-        dns = VultrDns(creds.vultr_key, base_url=creds.vultr_url)
-        cdn = EdgioCdn(creds.edgio_user, creds.edgio_key, base_url=creds.edgio_url)
+        dns = VultrDns(creds.vultr_key, base_url=creds.vultr_url, writer=writer)
+        cdn = EdgioCdn(creds.edgio_user, creds.edgio_key, base_url=creds.edgio_url, writer=writer)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return ProviderCache(logged(dns, "vultr"), logged(cdn, "edgio"), resync)
@@ -214,7 +215,8 @@ def _setup(args: argparse.Namespace) -> Setup:
     config = settings_module.resolve(args, env, secret)
     owner = args.owner_id or cluster_owner_id(api)
     cluster = KubeCluster(api, config.namespaces, secret=where)
-    cache = _providers(config.credentials, config.resync)
+    identity = f"{socket.gethostname()}_{os.getpid()}"
+    cache = _providers(config.credentials, config.resync, identity)
     core = Settings(
         owner_id=owner,
         zones=config.zones,
@@ -225,7 +227,7 @@ def _setup(args: argparse.Namespace) -> Setup:
     )
     guard = DeleteGuard(args.max_delete_share, args.allow_mass_delete)
     settings = PassSettings(core, config.shortnames, config.policy, guard)
-    return Setup(config, cluster, cache, settings, env, secret)
+    return Setup(config, cluster, cache, settings, env, secret, identity)
 
 
 def _home_kubeconfig() -> str | None:
@@ -269,8 +271,9 @@ def run_command(args: argparse.Namespace) -> int:
     elector = None
     if args.leader_elect and not args.dry_run:  # a dry run writes nothing: it needs no Lease
         namespace = args.lease_namespace or own_namespace()
-        identity = f"{socket.gethostname()}_{os.getpid()}"
-        elector = LeaseElector(setup.cluster.coordination(), args.lease_name, namespace, identity)
+        elector = LeaseElector(
+            setup.cluster.coordination(), args.lease_name, namespace, setup.identity
+        )
     loop = Loop(
         setup.cluster,
         setup.cache,
@@ -309,7 +312,7 @@ def _refresher(setup: Setup) -> Callable[[], ProviderCache | None]:
         last.update(values)
         try:
             creds = settings_module.credentials(setup.env, values)
-            cache = _providers(creds, setup.config.resync)
+            cache = _providers(creds, setup.config.resync, setup.identity)
         except ConfigError as error:
             log.error("the credentials Secret cannot be used", error=str(error))
             return None

@@ -89,6 +89,7 @@ class EdgioCdn:
         policy: RetryPolicy = DEFAULT_POLICY,
         timeout: float = 30.0,
         service_profile: str = "LLNW-Generic",
+        writer: str = "",
     ):
         self.user = user
         self.service_profile = service_profile
@@ -103,6 +104,7 @@ class EdgioCdn:
             credential_id=fingerprint(PROVIDER, user, shared_key_hex),
             secrets=(shared_key_hex,),
             message=server_message,
+            writer=writer,
         )
 
     def __repr__(self) -> str:

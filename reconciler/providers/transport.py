@@ -38,6 +38,7 @@ import requests
 import urllib3.exceptions
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
+from reconciler import __version__
 from reconciler.metrics import PROVIDER_CALL_SECONDS, PROVIDER_CALLS, PROVIDER_THROTTLES
 from reconciler.providers.base import (
     AuthFailed,
@@ -344,6 +345,13 @@ FOLLOWED_REDIRECTS = (307, 308)
 MAX_REDIRECTS = 3
 
 
+def user_agent(writer: str) -> str:
+    """`edgio-ingress/<version> (<writer>)`: the provider's own request log then names
+    the process that wrote (its Lease holder identity), so a write can be traced to a
+    replica and checked against who held the Lease at the time."""
+    return f"edgio-ingress/{__version__} ({writer})" if writer else f"edgio-ingress/{__version__}"
+
+
 class HttpTransport:
     """One provider's JSON-over-HTTP session: pacing (`rate` requests/s, bursts of
     `burst`, one bucket per endpoint and credential), retries and error mapping."""
@@ -361,6 +369,7 @@ class HttpTransport:
         credential_id: str,
         secrets: tuple[str, ...] = (),
         message: MessageReader = raw_message,
+        writer: str = "",
     ):
         self.provider = provider
         self.base_url = base_url.rstrip("/")
@@ -371,7 +380,11 @@ class HttpTransport:
         self._message = message
         self._session = requests.Session()
         self._session.headers.update(
-            {"Accept": "application/json", "Content-Type": "application/json"}
+            {
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "User-Agent": user_agent(writer),
+            }
         )
         self._session.auth = auth
 

@@ -181,6 +181,7 @@ class VultrDns:
         burst: int = 5,
         policy: RetryPolicy = DEFAULT_POLICY,
         timeout: float = 10.0,
+        writer: str = "",
     ):
         key = _check_api_key(api_key)
         self._transport = HttpTransport(
@@ -194,6 +195,7 @@ class VultrDns:
             credential_id=fingerprint(PROVIDER, key),
             secrets=(key,),
             message=_error_message,
+            writer=writer,
         )
 
     def __repr__(self) -> str:
