@@ -8,10 +8,12 @@ naming that holder and ends at the first accepted write naming anyone else (a ta
 or a release that empties the holder). A renewal written late by the same holder, with
 no one else in between, continues its term. The checks:
 
-- fenced: every provider write lies inside a term of its own writer: it reached the
-  server after the writer's term began and was answered before the next holder's first
-  Lease write. A write that only overlaps the boundary counts as outside: the server
-  cannot say on which side it took effect, and a fenced writer leaves seconds of margin.
+- fenced: every provider write lies inside a live term of its own writer: it reached
+  the server after the writer's term began, and was answered before the next holder's
+  first Lease write and before the writer's Lease expired (one lease duration after its
+  last accepted renewal). A write that only overlaps a boundary counts as outside: the
+  server cannot say on which side it took effect, and a fenced writer (renewed within
+  the renew deadline, shorter than the duration) leaves seconds of margin.
 - one writer per term: no term (nor any stretch with no holder) sees writes of two
   processes; a process that writes without holding the Lease shows here too, beside the
   holder it interleaved with.
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from edgio_sandbox.httpbase import Write
 from edgio_sandbox.kube.leases import LeaseWrite
@@ -38,8 +40,20 @@ class Term:
     holder: str  # "" for a stretch in which no one held the Lease
     start: float
     end: float  # math.inf for the term still running
-    last_renewal: float  # the term's last accepted Lease write
-    duration: float  # leaseDurationSeconds of that write
+    renewals: tuple[tuple[float, float], ...]  # (when, leaseDurationSeconds) of each write
+
+    @property
+    def last_renewal(self) -> float:
+        return self.renewals[-1][0]
+
+    @property
+    def duration(self) -> float:
+        return self.renewals[-1][1]
+
+    def live_until(self, moment: float) -> float:
+        """When the Lease as renewed last before `moment` expires."""
+        renewed = [when + duration for when, duration in self.renewals if when <= moment]
+        return renewed[-1] if renewed else -math.inf
 
 
 @dataclass(frozen=True)
@@ -79,16 +93,14 @@ def terms(history: list[LeaseWrite]) -> list[Term]:
     """The timeline cut at every change of holder; stretches without one included."""
     found: list[Term] = []
     for write in sorted(history, key=lambda w: w.at):
-        duration = float(write.duration or 0)
+        renewal = (write.at, float(write.duration or 0))
         current = found[-1] if found else None
         if current is not None and current.holder == write.holder:
-            found[-1] = Term(current.holder, current.start, math.inf, write.at, duration)
+            found[-1] = replace(current, renewals=(*current.renewals, renewal))
             continue
         if current is not None:
-            found[-1] = Term(
-                current.holder, current.start, write.at, current.last_renewal, current.duration
-            )
-        found.append(Term(write.holder, write.at, math.inf, write.at, duration))
+            found[-1] = replace(current, end=write.at)
+        found.append(Term(write.holder, write.at, math.inf, (renewal,)))
     return found
 
 
@@ -103,7 +115,9 @@ def check(history: list[LeaseWrite], writes: list[Write]) -> Verdict:
 
 def _fenced(write: Write, held: list[Term]) -> bool:
     return any(
-        t.holder == write.writer and t.start <= write.started and write.finished <= t.end
+        t.holder == write.writer
+        and t.start <= write.started
+        and write.finished <= min(t.end, t.live_until(write.started))
         for t in held
     )
 
@@ -112,7 +126,7 @@ def _shared(timeline: list[Term], writes: list[Write]) -> list[Shared]:
     """Every stretch (before the first Lease write too) whose writes come from two or
     more processes; a write overlapping a boundary belongs to both sides."""
     first = timeline[0].start if timeline else math.inf
-    stretches = [Term("", -math.inf, first, -math.inf, 0.0), *timeline]
+    stretches = [Term("", -math.inf, first, ((-math.inf, 0.0),)), *timeline]
     found = []
     for stretch in stretches:
         writers = {

@@ -42,7 +42,7 @@ def test_a_takeover_after_the_lease_expired_passes() -> None:
 
 def test_a_late_renewal_with_no_one_between_continues_the_term() -> None:
     history = [lease(0, "a"), lease(30, "a")]
-    verdict = check(history, [write("a", 20)])
+    verdict = check(history, [write("a", 10), write("a", 31)])
     assert verdict.ok and len(verdict.terms) == 1
 
 
@@ -67,6 +67,14 @@ def test_a_write_before_the_lease_was_held_or_untagged_is_outside() -> None:
     verdict = check(history, [early, untagged, write("a", 11)])
     assert verdict.outside == [early, untagged]
     assert verdict.shared == [Shared("a", 10, math.inf, ("", "a"))]
+
+
+def test_a_write_after_the_writers_lease_expired_is_outside_though_no_one_took_it() -> None:
+    history = [*renewals("a", 0, 10), lease(40, "a")]  # silent from 10 to 40
+    stale = write("a", 25.5)
+    verdict = check(history, [write("a", 24.9), stale, write("a", 41)])
+    assert verdict.outside == [stale]
+    assert len(verdict.terms) == 1 and not verdict.shared and not verdict.stolen
 
 
 def test_a_write_after_the_release_is_outside() -> None:
