@@ -6,6 +6,9 @@ replica holds the Lease when each one fires:
 - ``sigterm`` / ``sigkill``: the leader is signalled right after one of its provider
   writes (mid-pass), then started again;
 - ``sigstop``: the leader is frozen for longer than the lease duration, then continued;
+  frozen within a second after one of its writes, so mid-pass, but not aimed at the
+  instant after a write's answer, when the next write may be between its fence check and
+  its sending (a pause there is the one no check in the writer can cover);
 - ``skew``: the second replica's wall clock is two to four and a half minutes off, ahead
   or behind, for the whole run (libfaketime; under five minutes, so Edgio's
   signed-request window still takes its requests);
@@ -101,6 +104,7 @@ class Leadership:
 
         def stop() -> None:
             frozen.append(self.mid_pass_leader())
+            time.sleep(self.rnd.uniform(0, 1))
             frozen[0].send(signal.SIGSTOP)
 
         return [Event(at, stop), Event(at + length, lambda: frozen[0].send(signal.SIGCONT))]

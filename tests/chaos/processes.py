@@ -21,6 +21,7 @@ from tests.chaos.proxy import Proxy
 
 BIN = Path(sys.executable).parent
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
+SITECUSTOMIZE = Path(__file__).parent / "faketime"
 ARGV = [
     str(BIN / "edgio-ingress"), "run", "--interval", "1s", "--owner-id", "chaos",
     "--metrics-addr", "0", "--health-addr", "0",
@@ -29,12 +30,15 @@ ARGV = [
 
 def skewed(env: dict[str, str], seconds: float) -> dict[str, str]:
     """`env` for a process whose wall clock is `seconds` off (libfaketime); its
-    monotonic clock is left alone, as a host with a wrong time-of-day has it."""
+    monotonic clock is left alone, as a host with a wrong time-of-day has it. The
+    sitecustomize beside this module mends `time.sleep`, which libfaketime breaks."""
+    path = [str(SITECUSTOMIZE), *filter(None, [env.get("PYTHONPATH")])]
     return {
         **env,
         "LD_PRELOAD": str(LIBFAKETIME),
         "FAKETIME": f"{seconds:+.0f}",
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "PYTHONPATH": os.pathsep.join(path),
     }
 
 
