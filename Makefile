@@ -28,7 +28,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy reconciler sandbox/edgio_sandbox charts bench
 
-# The real etcd and kube-apiserver the tests run beside the emulator: built once per machine
+# The real etcd, kube-apiserver and kube-controller-manager the tests run beside the emulator: built once per machine
 # into ~/.cache/edgio-ingress/ (tools/kube/build.sh). With a Go toolchain the real tier
 # must run; without one it is skipped, loudly.
 kube-binaries:

@@ -60,6 +60,7 @@ class Reason(enum.StrEnum):
     # the route itself
     INVALID_SPEC = "InvalidSpec"
     NAME_TAKEN = "NameTaken"
+    FINALIZER_MISSING = "FinalizerMissing"  # not stored yet: nothing is published for it
     # backends
     BACKEND_NOT_FOUND = "BackendNotFound"
     BACKEND_PORT_NOT_FOUND = "BackendPortNotFound"

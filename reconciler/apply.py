@@ -8,6 +8,8 @@ held), the writes that relied on it are held back instead of made anyway:
   there (node rotation must not empty it) and no rule is created at or moved onto it;
 - a rule whose delete, update or release failed (or was held) still uses its origin:
   that name is not removed.
+Before each write the fence is asked whether this process may still write: when it says
+no (the Lease was lost, or a stop was asked for) LeadershipLost ends the plan there.
 A failed write anywhere else holds nothing: a TXT update that Vultr refuses does not stop
 a rule's port change or a node's replacement. Everything else goes ahead, so one bad
 object never blocks the others; the next pass retries what failed.
@@ -15,10 +17,12 @@ object never blocks the others; the next pass retries what failed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from reconciler.fence import unfenced
 from reconciler.model import Action, CdnRule, Change, DnsRecord, Plan
-from reconciler.ownership import marked_name
+from reconciler.ownership import origin_of
 from reconciler.providers.base import CdnProvider, DnsProvider, ProviderError
 
 
@@ -33,17 +37,9 @@ class ApplyReport:
         return not self.failed and not self.held
 
 
-def _origin_name(record: DnsRecord) -> str:
-    """The origin hostname a record serves: A records directly, TXT markers by prefix."""
-    name = record.name
-    if record.type == "TXT":
-        name = marked_name(name) or name
-    return (f"{name}.{record.zone}" if name else record.zone).lower()
-
-
 @dataclass
 class _Origins:
-    """What the writes so far mean for each origin name (lower-case fqdn)."""
+    """What the writes so far mean for each origin name (fqdn in normal form)."""
 
     unclaimed: set[str] = field(default_factory=set)  # its ownership TXT was not created
     unsettled: set[str] = field(default_factory=set)  # an A create or update did not happen
@@ -53,7 +49,7 @@ class _Origins:
         subject = change.subject
         if isinstance(subject, CdnRule):
             return _points_anew(change) and _fqdn(subject) in self.unclaimed | self.unsettled
-        origin = _origin_name(subject)
+        origin = origin_of(subject)
         if origin in self.unclaimed:
             return True
         return change.action is Action.DELETE and origin in self.unsettled | self.busy
@@ -65,13 +61,13 @@ class _Origins:
             if isinstance(change.current, CdnRule):
                 self.busy.add(_fqdn(change.current))
         elif subject.type == "TXT" and change.action is Action.CREATE:
-            self.unclaimed.add(_origin_name(subject))
+            self.unclaimed.add(origin_of(subject))
         elif subject.type == "A" and change.action is not Action.DELETE:
-            self.unsettled.add(_origin_name(subject))
+            self.unsettled.add(origin_of(subject))
 
 
 def _fqdn(rule: CdnRule) -> str:
-    return rule.source_host.lower()
+    return rule.hosts[1]
 
 
 def _points_anew(change: Change) -> bool:
@@ -87,7 +83,9 @@ def _points_anew(change: Change) -> bool:
     )
 
 
-def apply_plan(plan: Plan, dns: DnsProvider, cdn: CdnProvider) -> ApplyReport:
+def apply_plan(
+    plan: Plan, dns: DnsProvider, cdn: CdnProvider, fence: Callable[[], None] = unfenced
+) -> ApplyReport:
     report = ApplyReport()
     origins = _Origins()
     for change in plan.changes:
@@ -95,6 +93,7 @@ def apply_plan(plan: Plan, dns: DnsProvider, cdn: CdnProvider) -> ApplyReport:
             report.held.append(change)
             origins.lost(change)
             continue
+        fence()
         try:
             _write(change, dns, cdn)
         except ProviderError as error:

@@ -21,7 +21,14 @@ from typing import Generic, Protocol, TypeVar
 
 from reconciler.metrics import CACHE_RESYNCS
 from reconciler.model import CdnRule, DnsRecord
-from reconciler.providers.base import CdnProvider, DnsProvider, Listing, NotFound, ProviderError
+from reconciler.providers.base import (
+    CdnProvider,
+    DnsProvider,
+    Listing,
+    NotFound,
+    ProviderError,
+    Unreadable,
+)
 
 T = TypeVar("T", DnsRecord, CdnRule)
 R = TypeVar("R")
@@ -42,9 +49,10 @@ class _Listing(Generic[T]):
     items: dict[str, T] = field(default_factory=dict)
     complete: bool = True  # False: the collection moved while paged; never reused
     stale: bool = False  # in doubt: listed again at the next pass, still read until then
+    unreadable: tuple[Unreadable, ...] = ()  # listed, but could not be read
 
     def listing(self) -> Listing[T]:
-        return Listing(self.items.values(), complete=self.complete)
+        return Listing(self.items.values(), complete=self.complete, unreadable=self.unreadable)
 
     def put(self, item: T) -> None:
         self.items[item.id or f"unsaved-{len(self.items)}"] = item
@@ -86,7 +94,9 @@ class ProviderCache:
 
     def _fresh(self, store: dict[str, _Listing[T]], key: str, listed: Listing[T]) -> _Listing[T]:
         """A new listing, kept for later passes only when the provider saw it whole."""
-        listing: _Listing[T] = _Listing(self._clock(), complete=listed.complete)
+        listing: _Listing[T] = _Listing(
+            self._clock(), complete=listed.complete, unreadable=listed.unreadable
+        )
         for item in listed:
             listing.put(item)
         if listing.complete:

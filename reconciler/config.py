@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from reconciler.model import Policy
+from reconciler.derive import fields
+from reconciler.derive.edge import edge_hostname_problem
+from reconciler.model import Policy, dns_name
 
 ENV_NAMES = (
     "KUBECONFIG",
@@ -26,11 +28,18 @@ ENV_NAMES = (
     "EDGIO_API_SHARED_KEY",
     "EDGIO_INGRESS_DNS_ZONE",
     "EDGIO_INGRESS_SHORTNAME",
+    "EDGIO_INGRESS_EDGE_HOSTNAME",
 )
 VULTR_DEFAULT_URL = "https://api.vultr.com/v2"
 EDGIO_DEFAULT_URL = "https://apis.llnw.com/config-api/v1"
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}
 _NAME = re.compile(r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+# The chart's values.schema.json holds the same rule for `controller.ownerId`. The owner
+# id is written inside the ownership marker `heritage=...,edgio-ingress/owner=<id>,...`
+# and read back by splitting on ',' and '=' and stripping blanks: any of those (or a
+# quote, or '/') in it would make every marker we write unreadable as ours.
+OWNER_ID_PATTERN = r"^[A-Za-z0-9._-]*$"
+OWNER_ID_MAX = 63
 
 
 class ConfigError(Exception):
@@ -61,6 +70,7 @@ class Config:
     ttl: int
     node_address_type: str
     namespaces: tuple[str, ...]
+    edge_hostnames: tuple[tuple[str, str], ...] = ()  # (shortname, edge name), by shortname
 
 
 def duration(text: str) -> float:
@@ -119,22 +129,60 @@ def credentials(env: Mapping[str, str], secret: Mapping[str, str]) -> Credential
     )
 
 
-def _names(flag_values: list[str] | None, env_value: str) -> tuple[str, ...]:
-    if flag_values:
-        return tuple(dict.fromkeys(v.strip().lower() for v in flag_values if v.strip()))
-    return tuple(dict.fromkeys(v.strip().lower() for v in env_value.split(",") if v.strip()))
+def _names(
+    flag_values: list[str] | None, env_value: str, normal: Callable[[str], str] = str.lower
+) -> tuple[str, ...]:
+    """Repeated flags, else a comma-separated environment value; blanks dropped, each name
+    in `normal` form (zones as DNS names: `Example.com.` is `example.com`)."""
+    values = flag_values if flag_values else env_value.split(",")
+    return tuple(dict.fromkeys(normal(v.strip()) for v in values if v.strip()))
+
+
+def check_owner_id(value: str | None) -> None:
+    """`--owner-id` as the chart's schema allows it; unset or empty is derived later."""
+    if value and (len(value) > OWNER_ID_MAX or not re.fullmatch(OWNER_ID_PATTERN, value)):
+        raise ConfigError(
+            f"--owner-id: {value!r} may hold only letters, digits, '.', '_' and '-', "
+            f"at most {OWNER_ID_MAX} of them"
+        )
+
+
+def _origin_hostname(value: str) -> str:
+    """The shared origin name, checked as the `origin-hostname` annotation is."""
+    if problem := fields.origin_problem(value):
+        raise ConfigError(f"--origin-hostname: {value!r} {problem}")
+    return value
+
+
+def edge_hostnames(flag_values: list[str] | None, env_value: str) -> tuple[tuple[str, str], ...]:
+    """`SHORTNAME=NAME` pairs (flags, else the comma-separated environment value): the
+    name each account's custom hosts are CNAMEd to, instead of `<shortname>.s.llnwi.net`."""
+    found: dict[str, str] = {}
+    for pair in _names(flag_values, env_value):
+        shortname, sep, name = (part.strip() for part in pair.partition("="))
+        problem = (
+            "is not SHORTNAME=NAME"
+            if not sep
+            else fields.shortname_problem(shortname) or edge_hostname_problem(name)
+        )
+        if problem or shortname in found:
+            why = problem or "names that account twice"
+            raise ConfigError(f"--edge-hostname: {pair!r} {why}")
+        found[shortname] = name
+    return tuple(sorted(found.items()))
 
 
 def resolve(args: argparse.Namespace, env: Mapping[str, str], secret: Mapping[str, str]) -> Config:
-    zones = _names(args.zone, _setting("EDGIO_INGRESS_DNS_ZONE", None, secret, env))
+    check_owner_id(args.owner_id)
+    zones = _names(args.zone, _setting("EDGIO_INGRESS_DNS_ZONE", None, secret, env), dns_name)
     if not zones:
         raise ConfigError("--zone is not set (flag or EDGIO_INGRESS_DNS_ZONE)")
     for zone in zones:
         if not _NAME.match(zone):
             raise ConfigError(f"--zone: {zone!r} is not a DNS zone name")
     shortnames = _names(args.shortname, _setting("EDGIO_INGRESS_SHORTNAME", None, secret, env))
-    origin = (args.origin_hostname or f"origin.{zones[0]}").lower()
-    if not _NAME.match(origin) or not any(origin.endswith("." + z) for z in zones):
+    origin = _origin_hostname(dns_name(args.origin_hostname or f"origin.{zones[0]}"))
+    if not any(origin.endswith("." + z) for z in zones):
         raise ConfigError(f"--origin-hostname: {origin!r} is not a name inside a managed --zone")
     if not 1 <= args.ttl <= 86400:
         raise ConfigError(f"--ttl: {args.ttl} is not between 1 and 86400 seconds")
@@ -149,6 +197,9 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str], secret: Mapping[st
         ttl=args.ttl,
         node_address_type=args.node_address_type,
         namespaces=tuple(dict.fromkeys(args.namespace or ())),
+        edge_hostnames=edge_hostnames(
+            args.edge_hostname, _setting("EDGIO_INGRESS_EDGE_HOSTNAME", None, secret, env)
+        ),
     )
 
 

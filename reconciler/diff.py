@@ -2,7 +2,9 @@
 
 Rules every plan keeps (each is a property test, and the model-based test in
 ``tests/core/test_core_model.py`` checks them after every single write, with failures):
-- nothing without our ownership marker is ever updated or deleted;
+- nothing without our ownership marker is ever updated or deleted, nor a rule whose
+  marker names a route in a namespace this install does not watch (`ownership.Scope`):
+  it is treated as another install's;
 - `upsert-only` never deletes, `create-only` never updates or deletes;
 - order: ownership TXT records first, then A updates and creates, then CDN creates,
   updates and releases, then CDN deletes, then A deletes, then TXT deletes. So the origin
@@ -23,9 +25,16 @@ Rules every plan keeps (each is a property test, and the model-based test in
   TXT name may hold other TXT records whose TTL we must not fight;
 - the same inputs in any order give the same plan, and applying a plan to the actual
   state gives a state whose next plan is empty;
+- names are compared only in normal form (:func:`reconciler.model.dns_name`): the same
+  world with names spelled otherwise (case, a root dot) gives the same plan; rules' paths
+  are compared in theirs (:func:`reconciler.model.url_path`);
 - an object listed twice (same provider id) is one object: a copy is never deleted as
   a duplicate of itself, and when a listing was incomplete (it saw the collection change
-  while paging, or two copies of one id differ) nothing is deleted at all.
+  while paging, or two copies of one id differ) nothing is deleted at all;
+- nothing is created where an incomplete listing may have missed it (:class:`Unlisted`):
+  in a zone or account whose listing was incomplete, or anywhere when which one is not
+  known, since the object may exist already; and no rule is pointed at a name whose
+  records are therefore not created.
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ from reconciler.model import (
     Plan,
     Policy,
     Skipped,
+    dns_name,
 )
 
 (
@@ -66,7 +76,7 @@ _ALLOWED = {
     Policy.CREATE_ONLY: {Action.CREATE},
 }
 
-NameKey = tuple[str, str]  # (zone, relative name)
+NameKey = tuple[str, str]  # (zone, relative name), both in normal form (`DnsRecord.at`)
 RuleKey = tuple[str, str, str]
 NO_HOLDS = Holds()
 INCOMPLETE = Reason.LISTING_INCOMPLETE.value
@@ -76,12 +86,48 @@ INCOMPLETE_MESSAGE = (
 Listed = TypeVar("Listed", DnsRecord, CdnRule)
 
 
+@dataclass(frozen=True, slots=True)
+class Unlisted:
+    """Where a listing may have missed objects, so nothing is created there: it may be
+    there already, and a create would make a duplicate every pass (Vultr takes a second
+    TXT or A record with the same content). A paged listing cannot tell which part it
+    missed, so the unit is the zone or the account; `every_zone` / `every_account` when
+    not even that is known."""
+
+    zones: frozenset[str] = frozenset()  # in normal form (dns_name)
+    accounts: frozenset[str] = frozenset()
+    every_zone: bool = False
+    every_account: bool = False
+
+    @classmethod
+    def of(cls, zones: Iterable[str] = (), accounts: Iterable[str] = ()) -> Unlisted:
+        return cls(frozenset(map(dns_name, zones)), frozenset(accounts))
+
+    def zone(self, zone: str) -> bool:
+        """Whether records in `zone` (in normal form) may be missing from the listing."""
+        return self.every_zone or zone in self.zones
+
+    def covers(self, subject: DnsRecord | CdnRule) -> bool:
+        if isinstance(subject, DnsRecord):
+            return self.zone(subject.at[0])
+        return self.every_account or subject.shortname in self.accounts
+
+    def why(self, subject: DnsRecord | CdnRule) -> str:
+        where = f"zone {subject.zone}" if isinstance(subject, DnsRecord) else subject.shortname
+        return (
+            f"not created: the listing of {where} was incomplete (it changed while it was "
+            "read, or held objects that could not be read) and may hold it already; the "
+            "next complete listing decides"
+        )
+
+
 @dataclass
 class _Builder:
     """Collects changes with their phase, filtering them through the policy."""
 
     policy: Policy
     complete: bool = True  # False: a listing may be missing objects, so nothing is deleted
+    unlisted: Unlisted = Unlisted()  # where a listing may be missing objects: no creates
     staged: list[tuple[int, Change]] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
@@ -90,6 +136,9 @@ class _Builder:
         return _ALLOWED[self.policy] - (set() if self.complete else {Action.DELETE})
 
     def add(self, phase: int, change: Change) -> None:
+        if change.action is Action.CREATE and self.unlisted.covers(change.subject):
+            self.skip(change.subject, INCOMPLETE, self.unlisted.why(change.subject))
+            return
         if change.action in self.allowed:
             self.staged.append((phase, change))
             return
@@ -127,7 +176,8 @@ class _Names:
 
     owner: str
     held: frozenset[NameKey]
-    fqdns: dict[str, NameKey] = field(default_factory=dict)  # lower-case fqdn -> key
+    unlisted: Unlisted
+    fqdns: dict[str, NameKey] = field(default_factory=dict)  # fqdn in normal form -> key
     records_at: dict[NameKey, list[DnsRecord]] = field(default_factory=lambda: defaultdict(list))
     claims: dict[NameKey, list[DnsRecord]] = field(default_factory=lambda: defaultdict(list))
     wanted: dict[NameKey, list[DnsRecord]] = field(default_factory=lambda: defaultdict(list))
@@ -139,27 +189,35 @@ class _Names:
         actual: Iterable[DnsRecord],
         owner: str,
         held: frozenset[NameKey],
+        unlisted: Unlisted,
     ) -> _Names:
-        names = cls(owner, held)
+        held = frozenset((dns_name(zone), dns_name(name)) for zone, name in held)
+        names = cls(owner, held, unlisted)
         for record in actual:
-            key = (record.zone, record.name)
-            names.records_at[key].append(record)
-            names._know(key)
+            names.records_at[record.at].append(record)
+            names._know(record.at)
             claimed = ownership.claimed_name(record.name, record.type, record.data, owner)
             if claimed is not None:
-                names.claims[(record.zone, claimed)].append(record)
-                names._know((record.zone, claimed))
+                names.claims[(record.at[0], claimed)].append(record)
+                names._know((record.at[0], claimed))
         for record in desired:
-            names.wanted[(record.zone, record.name)].append(record)
-            names._know((record.zone, record.name))
+            names.wanted[record.at].append(record)
+            names._know(record.at)
         return names
 
     def _know(self, key: NameKey) -> None:
         zone, name = key
-        self.fqdns[(f"{name}.{zone}" if name else zone).lower()] = key
+        self.fqdns[f"{name}.{zone}" if name else zone] = key
 
     def key_of(self, fqdn: str) -> NameKey | None:
-        return self.fqdns.get(fqdn.lower())
+        return self.fqdns.get(dns_name(fqdn))
+
+    def made_ours(self, key: NameKey) -> bool:
+        """Whether this plan claims the name and gives it records (not held, and not in
+        a zone whose listing was incomplete, where nothing is created)."""
+        return (
+            bool(self.wanted.get(key)) and key not in self.held and not self.unlisted.zone(key[0])
+        )
 
     def a_records(self, key: NameKey) -> list[DnsRecord]:
         return [r for r in self.records_at.get(key, []) if r.type == "A"]
@@ -175,7 +233,7 @@ class _Names:
         is ours and resolves, or becomes so earlier in this plan."""
         key = self.key_of(fqdn)
         if key is not None and key in self.claims:
-            if self.a_records(key) or (self.wanted.get(key) and key not in self.held):
+            if self.a_records(key) or self.made_ours(key):
                 return None
         elif key is not None and self.occupied(key):
             return (
@@ -183,7 +241,7 @@ class _Names:
                 f"{fqdn} has DNS records this controller does not own (no TXT "
                 f"{ownership.txt_name(key[1])} with owner {self.owner})",
             )
-        elif key is not None and self.wanted.get(key) and key not in self.held:
+        elif key is not None and self.made_ours(key):
             return None
         return Reason.ORIGIN_NOT_READY, f"{fqdn} does not resolve to this controller's records"
 
@@ -199,23 +257,31 @@ def plan(
     holds: Holds = NO_HOLDS,
     complete: bool | None = None,
     adopting: frozenset[str] = frozenset(),
+    unlisted: Unlisted | None = None,
+    scope: ownership.Scope = ownership.EVERYWHERE,
 ) -> Plan:
     """Everything to write so that the providers hold the desired state.
 
-    What `holds` names is left as it is, and so is every origin name a listed rule uses.
+    What `holds` names is left as it is, and so is every origin name a listed rule uses,
+    and every rule outside `scope`.
     `complete=False` says a listing may be missing objects: the plan then deletes
     nothing. By default it is read from the listings themselves (a provider's
-    ``Listing`` has a `complete` flag; a plain list counts as complete).
+    ``Listing`` has a `complete` flag; a plain list counts as complete). `unlisted` says
+    where such a listing may have missed objects, so nothing is created there; by
+    default every zone of an incomplete DNS listing and every account of an incomplete
+    CDN listing (anywhere, when `complete=False` is all that is said).
     """
+    if unlisted is None:
+        unlisted = _unlisted(actual_records, actual_rules, complete)
     if complete is None:
         complete = all(
             getattr(listed, "complete", True) for listed in (actual_records, actual_rules)
         )
     actual_records, records_agree = _once_per_id(actual_records)
     actual_rules, rules_agree = _once_per_id(actual_rules)
-    builder = _Builder(policy, complete=complete and records_agree and rules_agree)
-    names = _Names.index(desired_records, actual_records, owner, holds.names)
-    _plan_cdn(builder, set(desired_rules), actual_rules, owner, holds, names, adopting)
+    builder = _Builder(policy, complete and records_agree and rules_agree, unlisted)
+    names = _Names.index(desired_records, actual_records, owner, holds.names, unlisted)
+    _plan_cdn(builder, set(desired_rules), actual_rules, (owner, scope), holds, names, adopting)
     deleted = builder.deleted_rules()
     in_use = {
         key
@@ -225,6 +291,21 @@ def plan(
     publishing = next((r for r in sorted(actual_rules, key=_sort_key) if not r.published), None)
     _plan_dns(builder, names, in_use, publishing)
     return builder.plan()
+
+
+def _unlisted(
+    records: Iterable[DnsRecord], rules: Iterable[CdnRule], complete: bool | None
+) -> Unlisted:
+    """Where listings that do not say which zone or account they missed may miss. A
+    record that could not be read may be one of ours; a rule cannot be doubled that
+    way, since Edgio refuses a second rule for one host and path."""
+    if complete is False:
+        return Unlisted(every_zone=True, every_account=True)
+    return Unlisted(
+        every_zone=not getattr(records, "complete", True)
+        or bool(getattr(records, "unreadable", ())),
+        every_account=not getattr(rules, "complete", True),
+    )
 
 
 def _once_per_id(listed: Iterable[Listed]) -> tuple[list[Listed], bool]:
@@ -247,8 +328,8 @@ def _once_per_id(listed: Iterable[Listed]) -> tuple[list[Listed], bool]:
 
 def _sort_key(subject: DnsRecord | CdnRule) -> tuple[str, ...]:
     if isinstance(subject, DnsRecord):
-        return ("dns", subject.zone, subject.name, subject.type, subject.data, subject.id or "")
-    return ("cdn", *subject.key, subject.published_host, subject.id or "")
+        return ("dns", *subject.at, subject.type, subject.data, subject.id or "")
+    return ("cdn", *subject.key, subject.id or "", subject.published_host)
 
 
 def _by_id(records: Iterable[DnsRecord]) -> list[DnsRecord]:
@@ -419,8 +500,11 @@ def _retime(builder: _Builder, want: list[DnsRecord], present: list[DnsRecord]) 
 # --- CDN -------------------------------------------------------------------------------------
 
 
-def _is_ours(rule: CdnRule, owner: str) -> bool:
-    return rule.owner is not None and rule.owner.owner == owner
+Owner = tuple[str, ownership.Scope]  # the owner id and the namespaces this install sees
+
+
+def _is_ours(rule: CdnRule, owner: Owner) -> bool:
+    return ownership.owns(rule.owner, *owner)
 
 
 def _is_held(rule: CdnRule, holds: Holds) -> bool:
@@ -433,7 +517,7 @@ def _plan_cdn(
     builder: _Builder,
     desired: set[CdnRule],
     actual: list[CdnRule],
-    owner: str,
+    owner: Owner,
     holds: Holds,
     names: _Names,
     adopting: frozenset[str],
@@ -489,7 +573,7 @@ def _owned_rule(
         return
     if current == target:
         return
-    moving = current.source_host.lower() != target.source_host.lower()
+    moving = current.hosts[1] != target.hosts[1]
     if moving and (problem := names.origin_problem(target.source_host)):
         builder.skip(
             replace(target, id=current.id),

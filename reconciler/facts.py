@@ -18,17 +18,37 @@ from typing import TYPE_CHECKING, Any
 from reconciler import api, ownership
 from reconciler.apply import ApplyReport
 from reconciler.cache import ProviderCache
-from reconciler.derive.annotations import adopts
+from reconciler.derive.annotations import adopts, edge_hostname_of
 from reconciler.derive.desired import DesiredState, RouteOutcome, Settings, zone_of
+from reconciler.derive.edge import edge_hostname
 from reconciler.derive.ingress import object_key
 from reconciler.derive.routes import route_from_object
 from reconciler.errors import FieldError, InvalidObject
 from reconciler.guard import Refusal
 from reconciler.memo import Memo
-from reconciler.model import Action, CdnRule, Change, DeletionPolicy, DnsRecord, Plan, Route
+from reconciler.model import (
+    Action,
+    CdnRule,
+    Change,
+    DeletionPolicy,
+    DnsRecord,
+    Plan,
+    Route,
+    dns_name,
+)
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import RouteSet, WriteAction, has_finalizer, is_deleting
-from reconciler.status import Problem, RouteFacts, published_hosts, route_status, shortnames_of
+from reconciler.status import (
+    EDGE_HOSTNAMES,
+    IngressHostnames,
+    Problem,
+    RouteFacts,
+    ingress_hostnames,
+    load_balancer_entries,
+    route_status,
+    rule_key,
+    shortnames_of,
+)
 
 if TYPE_CHECKING:
     from reconciler.sync import Cluster
@@ -62,6 +82,7 @@ class RouteInput:
     deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
     shortnames: tuple[str, ...] = ()
     ingress: Obj | None = None  # the Ingress a derived route comes from
+    held: Problem | None = None  # why a readable route publishes nothing this pass
 
 
 @dataclass
@@ -71,6 +92,17 @@ class Actual:
     zone_problems: dict[str, Problem] = field(default_factory=dict)
     account_problems: dict[str, Problem] = field(default_factory=dict)
     complete: bool = True  # every listing saw its collection whole: deletes may be planned
+    # Listed, but not whole (the collection moved while it was paged, or a zone held
+    # records that could not be read): what is missing is unknown, and nothing is created.
+    incomplete_zones: set[str] = field(default_factory=set)
+    incomplete_accounts: set[str] = field(default_factory=set)
+
+    def unknown_accounts(self) -> set[str]:
+        """Accounts whose rules this pass does not know: not listed, or not whole."""
+        return set(self.account_problems) | self.incomplete_accounts
+
+    def unknown_zone(self, zone: str | None) -> bool:
+        return zone is not None and (zone in self.zone_problems or zone in self.incomplete_zones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +148,14 @@ def _read(
         except InvalidObject as error:
             errors = error.errors
     if route is not None and ingress is not None:
-        asked = adopts((ingress.get("metadata") or {}).get("annotations") or {})
-        route = replace(route, adopt=route.adopt or asked)
+        annotations = (ingress.get("metadata") or {}).get("annotations") or {}
+        edge = route.edge_hostname or edge_hostname_of(annotations)
+        route = replace(route, adopt=route.adopt or adopts(annotations), edge_hostname=edge)
     policy = route.deletion_policy if route else _raw_policy(obj)
     account = (route.shortname if route else None) or settings.default_shortname
+    held = None
+    if route is not None and not is_deleting(obj) and not has_finalizer(obj):
+        held, route = UNFINALIZED, None  # kept as it is, like a route that cannot be read
     return RouteInput(
         key=key,
         obj=obj,
@@ -132,7 +168,17 @@ def _read(
             sorted({*shortnames_of(obj.get("status")), *([account] if account else [])})
         ),
         ingress=ingress,
+        held=held,
     )
+
+
+# The finalizer is stored (and confirmed by the server) before anything is published for
+# a route: without it, deleting the route would leave its rules behind for ever.
+UNFINALIZED = Problem(
+    api.Reason.FINALIZER_MISSING,
+    f"the finalizer {api.FINALIZER} could not be stored yet: nothing is published for this "
+    "route until it is (retried every pass)",
+)
 
 
 def _raw_policy(obj: Obj) -> DeletionPolicy:
@@ -168,13 +214,16 @@ def finish(
     stamp = now()
     published = published_by_route(rules, settings.owner_id)
     actions = _actions_by_route(done.report)
-    origins: dict[str | None, tuple[str, ...]] = {}
+    origins: dict[str | None, tuple[str, ...] | None] = {}
+    unknown = done.actual.unknown_accounts()
     for item in done.inputs:
         outcome = outcomes.get(item.key)
         hostname = outcome.origin_hostname if outcome else None
         if hostname not in origins:
-            origins[hostname] = _origin_addresses(hostname, records, settings)
-        facts = route_facts(item, outcome, done, published, origins[hostname], settings)
+            zone = zone_of(hostname, settings.zones) if hostname else None
+            known = not done.actual.unknown_zone(zone)
+            origins[hostname] = _origin_addresses(hostname, records, settings) if known else None
+        facts = route_facts(item, outcome, done, published, origins[hostname], settings, unknown)
         previous = item.obj.get("status") or {}
         inputs = (facts, previous, _shown(facts))
         settled = _SETTLED.get(item.key, inputs, partial(_settled, facts, previous, stamp))
@@ -245,12 +294,15 @@ def route_facts(
     outcome: RouteOutcome | None,
     done: Pass,
     published_by: Mapping[str, Mapping[tuple[str, str, str], CdnRule]],
-    origin_addresses: tuple[str, ...],
+    origin_addresses: tuple[str, ...] | None,
     settings: Settings,
+    unknown: Iterable[str] = (),
 ) -> RouteFacts:
+    """`origin_addresses` None: the origin's zone could not be listed whole; `unknown`
+    the accounts that could not be: what the route's status last said of those stays."""
     published = published_by.get(ownership.route_resource(item.key)) or {}
     hostname = outcome.origin_hostname if outcome else None
-    keys = {(r.shortname, r.host, r.path) for r in outcome.rules} if outcome else set()
+    keys = {rule_key(r) for r in outcome.rules} if outcome else set()
     return RouteFacts(
         key=item.key,
         generation=int((item.obj.get("metadata") or {}).get("generation") or 0),
@@ -260,12 +312,31 @@ def route_facts(
         published=published,
         origin_addresses=origin_addresses,
         origin_foreign=_origin_foreign(hostname, done.plan),
+        held=item.held,
+        unknown_accounts=tuple(sorted(set(unknown) & {k[0] for k in keys})),
         foreign_rules=_foreign_rules(keys, done.plan),
         dns_problem=_dns_problem(hostname, done, settings),
         cdn_problems=_cdn_problems(keys, done),
         shortnames=tuple(sorted({*(k[0] for k in keys), *(k[0] for k in published)}))
         or item.shortnames,
+        edge_names=_edge_names(item.route, outcome, settings),
     )
+
+
+def _edge_names(
+    route: Route | None, outcome: RouteOutcome | None, settings: Settings
+) -> dict[str, str]:
+    """Each account's edge name for this route: annotated, else `--edge-hostname`, else
+    `<shortname>.s.llnwi.net` (never one of the route's own hosts)."""
+    if outcome is None:
+        return {}
+    configured = dict(settings.edge_hostnames)
+    hosts = {rule.host for rule in outcome.rules}
+    chosen = route.edge_hostname if route is not None else None
+    return {
+        shortname: edge_hostname(shortname, chosen or configured.get(shortname), hosts)
+        for shortname in {rule.shortname for rule in outcome.rules}
+    }
 
 
 def _origin_addresses(
@@ -274,29 +345,32 @@ def _origin_addresses(
     zone = zone_of(hostname, settings.zones) if hostname else None
     if not hostname or not zone:
         return ()
-    name = hostname[: -len(zone) - 1]
+    fqdn, zone = dns_name(hostname), dns_name(zone)
+    at = (zone, fqdn[: -len(zone) - 1])
     claimed = any(
-        r.zone == zone
-        and r.type == "TXT"
-        and r.name == ownership.txt_name(name)
-        and (m := ownership.parse(r.data)) is not None
-        and m.owner == settings.owner_id
+        r.at[0] == at[0]
+        and ownership.claimed_name(r.name, r.type, r.data, settings.owner_id) == at[1]
         for r in records
     )
     if not claimed:
         return ()
-    return tuple(
-        sorted(r.data for r in records if r.zone == zone and r.name == name and r.type == "A")
-    )
+    return tuple(sorted(r.data for r in records if r.at == at and r.type == "A"))
 
 
 def _origin_foreign(hostname: str | None, plan: Plan) -> str:
     for skipped in plan.skipped:
         subject = skipped.subject
         foreign = skipped.reason == "ForeignRecord" and isinstance(subject, DnsRecord)
-        if foreign and isinstance(subject, DnsRecord) and subject.fqdn == hostname:
+        if foreign and _serves(subject, hostname):
             return skipped.message
     return ""
+
+
+def _serves(subject: DnsRecord | CdnRule, hostname: str | None) -> bool:
+    """Whether a record is (or marks) the origin name `hostname`, in any spelling."""
+    if not isinstance(subject, DnsRecord) or not hostname:
+        return False
+    return ownership.origin_of(subject) == dns_name(hostname)
 
 
 def _foreign_rules(keys: set[tuple[str, str, str]], plan: Plan) -> dict[tuple[str, str, str], str]:
@@ -313,14 +387,9 @@ def _dns_problem(hostname: str | None, done: Pass, settings: Settings) -> Proble
         return done.actual.zone_problems[zone or ""]
     for change, error in done.report.failed:
         subject = change.subject
-        if isinstance(subject, DnsRecord) and _origin_of(subject) == hostname:
+        if _serves(subject, hostname):
             return problem_of(error)
     return None
-
-
-def _origin_of(record: DnsRecord) -> str:
-    name = (ownership.marked_name(record.name) if record.type == "TXT" else None) or record.name
-    return f"{name}.{record.zone}" if name else record.zone
 
 
 def _cdn_problems(
@@ -330,6 +399,12 @@ def _cdn_problems(
     for key in keys:
         if key[0] in done.actual.account_problems:
             found[key] = done.actual.account_problems[key[0]]
+        elif key[0] in done.actual.incomplete_accounts:
+            found[key] = Problem(
+                api.Reason.LISTING_INCOMPLETE,
+                f"the rules of account {key[0]} changed while they were listed: "
+                "what Edgio holds is known again at the next listing",
+            )
     for change, error in done.report.failed:
         if isinstance(change.subject, CdnRule) and change.subject.key in keys:
             found[change.subject.key] = problem_of(error)
@@ -351,7 +426,7 @@ def _cdn_problems(
 # What a status calls for, worked out again only when the status changes: a settled
 # route's status is the stored object itself (reconciler.memo).
 _PROBLEMS: Memo[tuple[tuple[str, str], ...]] = Memo()
-_HOSTS: Memo[list[str] | None] = Memo()
+_HOSTS: Memo[IngressHostnames | None] = Memo()
 
 
 def _problems(status: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -376,11 +451,8 @@ def _report(
     facts: RouteFacts,
     actions: Mapping[str, Sequence[tuple[str, str]]],
 ) -> None:
-    ingress = item.ingress
-    if ingress is not None:  # before the status, so Ready=True finds the hostnames set
-        hosts = _HOSTS.get(item.key, (status, ingress), partial(_hosts_to_write, status, ingress))
-        if hosts is not None:
-            cluster.write_ingress_hosts(ingress, hosts)
+    if item.ingress is not None and item.key in done.routes.shown:
+        status = _show_hostnames(cluster, item.key, item.ingress, status, previous)
     if status != previous:
         cluster.write_route_status(item.obj, status)
     targets = [item.obj] + ([item.ingress] if item.ingress is not None else [])
@@ -394,15 +466,18 @@ def _report(
 def _release(
     cluster: Cluster, item: RouteInput, done: Pass, facts: RouteFacts, targets: list[Obj]
 ) -> None:
-    """The finalizer goes once nothing of the route is left (or an operator says so)."""
-    reachable = not any(s in done.actual.account_problems for s in item.shortnames)
+    """The finalizer goes once nothing of the route is known to be left: every account
+    it used was listed whole and holds no rule of it (or an operator says so). A listing
+    that failed or moved while it was paged is "unknown", never "nothing is left"."""
+    unknown = done.actual.unknown_accounts()
+    known = not any(s in unknown for s in {*item.shortnames, *facts.shortnames})
     if item.force:
         reason = api.Reason.FORCE_DELETED
         message = f"finalizer released by {api.FORCE_DELETE_ANNOTATION}; rules may be left behind"
     elif not done.deletes:
         reason = api.Reason.POLICY_FORBIDS
         message = "the policy never deletes: the route's rules are left as they are"
-    elif reachable and not facts.published and not done.report.failed:
+    elif known and not facts.published and not done.report.failed:
         reason, message = api.Reason.CLEANED_UP, "nothing of this route is left: finalizer removed"
     else:
         return
@@ -458,17 +533,28 @@ def _action_message(reason: api.Reason, rules: Sequence[str]) -> str:
     return f"{noun} {', '.join(sorted(rules))} {ACTION_DONE[reason]}"
 
 
-def _hosts_to_write(status: Mapping[str, Any], ingress: Mapping[str, Any]) -> list[str] | None:
-    """The load-balancer hostnames the Ingress should show, or None when it shows them."""
-    hosts = published_hosts(status)
-    return None if hosts == _ingress_hosts(ingress) else hosts
+def _show_hostnames(
+    cluster: Cluster, key: str, ingress: Obj, status: Obj, previous: Mapping[str, Any]
+) -> Obj:
+    """Our entries on the Ingress, before the status, so Ready=True finds them set. The
+    status written says what the Ingress shows: when the Ingress could not be written, it
+    keeps the names shown before, so they are still known as ours to take out later."""
+    inputs = (status, previous, ingress)
+    hostnames = _HOSTS.get(key, inputs, partial(_hostnames_to_write, *inputs))
+    if hostnames is None or cluster.write_ingress_hosts(ingress, hostnames):
+        return status
+    kept = {k: v for k, v in status.items() if k != EDGE_HOSTNAMES}
+    if EDGE_HOSTNAMES in previous:
+        kept[EDGE_HOSTNAMES] = previous[EDGE_HOSTNAMES]
+    return kept
 
 
-def _ingress_hosts(ingress: Mapping[str, Any]) -> list[str]:
-    entries = ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-    return sorted(
-        str(e.get("hostname")) for e in entries if isinstance(e, Mapping) and e.get("hostname")
-    )
+def _hostnames_to_write(
+    status: Mapping[str, Any], previous: Mapping[str, Any], ingress: Mapping[str, Any]
+) -> IngressHostnames | None:
+    """Our entries for the Ingress, or None when it already shows them as they should be."""
+    hostnames = ingress_hostnames(status, previous, ingress)
+    return None if hostnames.merged(load_balancer_entries(ingress)) is None else hostnames
 
 
 def _report_ingresses(

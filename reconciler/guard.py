@@ -24,25 +24,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 from reconciler import ownership
 from reconciler.api import Reason
 from reconciler.model import Action, CdnRule, DnsRecord, Plan, Skipped
 
-DEFAULT_MAX_SHARE = 0.5
+DEFAULT_MAX_SHARE = Fraction(1, 2)
 Kind = Literal["records", "rules", "routes"]
 
 
 @dataclass(frozen=True, slots=True)
 class DeleteGuard:
-    """The operator's limits: `max_share` of the owned objects, or none when `allow`."""
+    """The operator's limits: `max_share` of the owned objects, or none when `allow`.
 
-    max_share: float = DEFAULT_MAX_SHARE
+    The share is exact, a Fraction read from the operator's decimal text: as a float,
+    0.57 * 100 is 56.99..., and deleting exactly 57 of 100 would be refused."""
+
+    max_share: Fraction = DEFAULT_MAX_SHARE
     allow: bool = False
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.max_share <= 1.0:
+        if not 0 <= self.max_share <= 1:
             raise ValueError(f"max_share {self.max_share} is not between 0 and 1")
 
 
@@ -54,7 +58,7 @@ class Accounted:
     """What the cluster accounts for: its routes' marker resources and origin names."""
 
     resources: frozenset[str] = frozenset()  # "edgioroute/ns/name" of every stored route
-    origins: frozenset[str] = frozenset()  # fully qualified origin names routes use
+    origins: frozenset[str] = frozenset()  # origin names routes use, in normal form
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +68,14 @@ class Refusal:
     kind: Kind
     deleting: int
     owned: int
-    max_share: float
+    max_share: Fraction
     reason: str = Reason.MASS_DELETE_REFUSED
 
     @property
     def message(self) -> str:
-        limit = "all of them" if self.deleting == self.owned else f"limit {self.max_share:.0%}"
+        limit = (
+            "all of them" if self.deleting == self.owned else f"limit {_percent(self.max_share)}"
+        )
         if self.kind == "routes":
             return (
                 f"mass deletion refused: the pass would delete {self.deleting} of "
@@ -87,31 +93,35 @@ class Refusal:
         )
 
 
+def _percent(share: Fraction) -> str:
+    """`57%`, `57.5%`: the share as the operator gave it, not rounded to look stricter."""
+    return f"{float(share * 100):g}%"
+
+
 def owned_records(records: Iterable[DnsRecord], owner: str) -> list[DnsRecord]:
     """Our TXT markers and the A records at the names they mark."""
     records = list(records)
-    marked = set()
-    for record in records:
-        name = ownership.marked_name(record.name) if record.type == "TXT" else None
-        marker = ownership.parse(record.data) if name is not None else None
-        if name is not None and marker is not None and marker.owner == owner:
-            marked.add((record.zone, name))
-    return [r for r in records if _marked_by(r, marked) or (r.zone, r.name) in marked]
+    marked = {
+        (record.at[0], name)
+        for record in records
+        if (name := ownership.claimed_name(record.name, record.type, record.data, owner))
+        is not None
+    }
+    return [r for r in records if _marked_by(r, marked) or r.at in marked]
 
 
 def _marked_by(record: DnsRecord, marked: set[tuple[str, str]]) -> bool:
     name = ownership.marked_name(record.name) if record.type == "TXT" else None
-    return name is not None and (record.zone, name) in marked
+    return name is not None and (record.at[0], name) in marked
 
 
-def owned_rules(rules: Iterable[CdnRule], owner: str) -> list[CdnRule]:
-    return [r for r in rules if r.owner is not None and r.owner.owner == owner]
-
-
-def origin_of(record: DnsRecord) -> str:
-    """The origin name a record serves: A records directly, TXT markers by prefix."""
-    name = (ownership.marked_name(record.name) if record.type == "TXT" else None) or record.name
-    return f"{name}.{record.zone}" if name else record.zone
+def owned_rules(
+    rules: Iterable[CdnRule], owner: str, scope: ownership.Scope = ownership.EVERYWHERE
+) -> list[CdnRule]:
+    """Our rules this install may judge: those of routes in namespaces it watches. Rules
+    of other namespaces are no share of what a pass may delete: counted, they would let
+    a namespaced install with an empty cache delete all of its own."""
+    return [r for r in rules if ownership.owns(r.owner, owner, scope)]
 
 
 def check(
@@ -121,6 +131,7 @@ def check(
     owner: str,
     accounted: Accounted,
     guard: DeleteGuard = DEFAULT_GUARD,
+    scope: ownership.Scope = ownership.EVERYWHERE,
 ) -> Refusal | None:
     """The refusal this plan earns, or None when it may be applied."""
     if guard.allow:
@@ -133,9 +144,12 @@ def check(
         and (r.owner is None or r.owner.resource not in accounted.resources)
     ]
     record_deletes = [
-        r for r in deletes if isinstance(r, DnsRecord) and origin_of(r) not in accounted.origins
+        r
+        for r in deletes
+        if isinstance(r, DnsRecord) and ownership.origin_of(r) not in accounted.origins
     ]
-    return _judge("rules", len(rule_deletes), len(owned_rules(rules, owner)), guard) or _judge(
+    owned = owned_rules(rules, owner, scope)
+    return _judge("rules", len(rule_deletes), len(owned), guard) or _judge(
         "records", len(record_deletes), len(owned_records(records, owner)), guard
     )
 
@@ -149,7 +163,7 @@ def check_sweep(released: int, derived: int, guard: DeleteGuard = DEFAULT_GUARD)
 
 
 def _judge(kind: Kind, deleting: int, owned: int, guard: DeleteGuard) -> Refusal | None:
-    """More than the share, or every one of them, is too many."""
+    """More than the share, or every one of them, is too many (compared exactly)."""
     if deleting == 0 or owned == 0:
         return None
     if deleting >= owned or deleting > guard.max_share * owned:

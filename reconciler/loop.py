@@ -6,7 +6,10 @@ at one pass per debounce and cannot starve the loop. Without events a full pass 
 every `interval`. A pass that fails (an exception, a provider listing or write that
 failed) distrusts the provider cache and is retried after an exponential backoff capped
 at the interval. Only the holder of the leader Lease runs passes; a standby keeps its
-caches warm and is ready to take over.
+caches warm and is ready to take over. Every write of a pass goes through the fence: a
+pass that loses the Lease, or is asked to stop, ends at its next write, and a loop whose
+leadership was lost ends too (the process exits, as controller-runtime's does, and its
+restart campaigns afresh).
 """
 
 from __future__ import annotations
@@ -21,23 +24,23 @@ import structlog
 
 from reconciler import metrics
 from reconciler.cache import ProviderCache
+from reconciler.fence import Fence, LeadershipLost
 from reconciler.guard import Refusal
 from reconciler.model import Action, CdnRule, Change, DnsRecord
+from reconciler.observability import Heartbeat
 from reconciler.sync import Cluster, PassResult, PassSettings, run_once
 
 log = structlog.get_logger(__name__)
-RENEW_DEADLINE = 10.0
 RETRY = 2.0
-STUCK_INTERVALS = 3  # /healthz fails when no iteration happened for this many intervals
+STUCK_INTERVALS = 3  # by default /healthz fails after no progress for this many intervals
 
 
 class Elector(Protocol):
     leading: bool
-    last_renewal: float
+    lost: threading.Event
+    fence: Fence
 
-    def try_acquire(self) -> bool: ...
-
-    def release(self) -> None: ...
+    def campaign(self, stop: threading.Event, on_change: Callable[[], None]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,13 @@ class LoopOptions:
     debounce: float = 0.5
     first_backoff: float = 1.0
     dry_run: bool = False
+    stuck_after: float | None = None  # no progress this long: /healthz fails (None: default)
+
+    @property
+    def stuck_limit(self) -> float:
+        if self.stuck_after is not None:
+            return self.stuck_after
+        return STUCK_INTERVALS * self.interval + 30.0
 
 
 class Loop:
@@ -59,19 +69,24 @@ class Loop:
         ready: Callable[[], bool] = lambda: True,
         controller_object: dict[str, Any] | None = None,
         refresh: Callable[[], ProviderCache | None] = lambda: None,
+        heartbeat: Heartbeat | None = None,
     ):
         self.cluster = cluster
         self.cache = cache
         self.settings = settings
         self.options = options
         self.elector = elector
+        # What every write of a pass asks first; without a Lease only a stop closes it.
+        self.fence = elector.fence if elector is not None else Fence(None)
         self._ready = ready
         # Where controller-wide Events go (the Lease): a refusal may concern no route.
         self.controller_object = controller_object
         self._refresh = refresh  # new provider clients when the credentials Secret changed
         self._wake = threading.Event()
         self._failures = 0
-        self._heartbeat = time.monotonic()
+        # Progress made anywhere: the providers' clients and the cluster's writes beat it.
+        self.heartbeat = heartbeat or Heartbeat()
+        self._in_pass = False
         self._converged: set[DnsRecord | CdnRule] = set()
         metrics.LEADER.set(0 if elector else 1)
 
@@ -80,9 +95,16 @@ class Loop:
     def wake(self) -> None:
         self._wake.set()
 
+    def beat(self) -> None:
+        self.heartbeat()
+
     def alive(self) -> bool:
-        limit = STUCK_INTERVALS * self.options.interval + 30.0
-        return time.monotonic() - self._heartbeat < limit
+        """Not stuck: a pass made progress within the stuck limit, or, between passes,
+        the loop went round (it waits at most an interval)."""
+        limit = self.options.stuck_limit
+        if not self._in_pass:
+            limit += self.options.interval
+        return self.heartbeat.age() < limit
 
     def ready(self) -> bool:
         """Caches synced; a standby that is not the leader is ready too."""
@@ -94,26 +116,28 @@ class Loop:
 
     # --- running ----------------------------------------------------------------------
 
-    def run(self, stop: threading.Event) -> None:
-        """Passes until `stop` is set; the Lease is released on the way out."""
-        if self.elector is not None:
-            threading.Thread(target=self._lead, args=(stop,), name="lease", daemon=True).start()
-        try:
-            while not stop.is_set():
-                self._heartbeat = time.monotonic()
-                self._wait(stop)
-                if stop.is_set():
-                    break
-                if not self.leading:
-                    continue
-                try:
-                    self.run_pass()
-                except Exception as error:  # the loop never dies of one pass
-                    log.error("pass failed", error=f"{type(error).__name__}: {error}"[:300])
-        finally:
-            if self.elector is not None:
-                self.elector.release()
-                metrics.LEADER.set(0)
+    def run(self, stop: threading.Event) -> bool:
+        """Passes until `stop` is set or leadership is lost (then False). The caller
+        releases the Lease, after flushing what it may still write."""
+        if self.elector is not None and not stop.is_set():
+            campaign = self.elector.campaign
+            lease = threading.Thread(target=campaign, args=(stop, self._led), daemon=True)
+            lease.start()
+        while not stop.is_set() and not self._lost():
+            self.heartbeat()
+            self._wait(stop)
+            if stop.is_set() or self._lost() or not self.leading or not self.ready():
+                continue  # no pass on a cache that has not synced
+            try:
+                self.run_pass()
+            except LeadershipLost as error:
+                log.warning("pass stopped at a write", why=str(error))
+            except Exception as error:  # the loop never dies of one pass
+                log.error("pass failed", error=f"{type(error).__name__}: {error}"[:300])
+        return not self._lost()
+
+    def _lost(self) -> bool:
+        return self.elector is not None and self.elector.lost.is_set()
 
     def _wait(self, stop: threading.Event) -> None:
         if self._failures:
@@ -125,32 +149,33 @@ class Loop:
             stop.wait(self.options.debounce)  # gather the burst; later events do not extend it
         self._wake.clear()
 
-    def _lead(self, stop: threading.Event) -> None:
-        assert self.elector is not None
-        while not stop.is_set():
-            was_leading = self.elector.leading
-            taken = self.elector.try_acquire()
-            if not taken and was_leading:
-                if time.monotonic() - self.elector.last_renewal < RENEW_DEADLINE:
-                    self.elector.leading = True  # keep leading until the renew deadline
-                else:
-                    log.warning("leadership lost")
-            metrics.LEADER.set(1 if self.elector.leading else 0)
-            if self.elector.leading and not was_leading:
-                self.wake()
-            stop.wait(RETRY)
+    def _led(self) -> None:
+        """The elector started or stopped leading: a new leader passes at once, and a
+        loop that lost the Lease notices without waiting out its interval."""
+        metrics.LEADER.set(1 if self.leading else 0)
+        self.wake()
 
     def run_pass(self, *, full: bool = False) -> PassResult:
         """One pass with its metrics and its summary line; raises if it could not run."""
         started = time.monotonic()
-        self.cache = self._refresh() or self.cache
+        self._in_pass = True
+        self.heartbeat()
         try:
+            self.cache = self._refresh() or self.cache
             result = run_once(
-                self.cluster, self.cache, self.settings, dry_run=self.options.dry_run, full=full
+                self.cluster,
+                self.cache,
+                self.settings,
+                dry_run=self.options.dry_run,
+                full=full,
+                fence=self.fence.check,
             )
         except Exception:
             self._failed()
             raise
+        finally:
+            self._in_pass = False
+            self.heartbeat()
         duration = time.monotonic() - started
         metrics.PASS_DURATION.observe(duration)
         self._count(result)
@@ -173,7 +198,7 @@ class Loop:
             kind=refusal.kind,
             deleting=refusal.deleting,
             owned=refusal.owned,
-            max_share=refusal.max_share,
+            max_share=float(refusal.max_share),
             dry_run=self.options.dry_run,
         )
         if self.controller_object is not None and not self.options.dry_run:

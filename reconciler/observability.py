@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -33,6 +34,25 @@ def configure_logging(log_format: str = "json", level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+class Heartbeat:
+    """When the controller last made progress: a provider answer that went through (a
+    page read, a write done), a Kubernetes write, a pass or loop iteration ended. Called
+    from many threads; a float store is atomic. Liveness is judged on it, so a pass that
+    takes hours but keeps going (10,000 rules at Edgio's 1.2 s a request) is alive, and
+    one waiting on a hung call is not."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._last = clock()
+
+    def __call__(self) -> None:
+        self._last = self._clock()
+
+    def age(self) -> float:
+        """Seconds since the last progress."""
+        return self._clock() - self._last
 
 
 def serve_metrics(address: tuple[str, int]) -> None:

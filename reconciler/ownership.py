@@ -10,11 +10,16 @@ Anything that does not parse strictly, or names another heritage, is foreign: a 
 given twice (`heritage=external-dns,heritage=edgio-ingress` must not read as ours), a
 part without `=`, a missing owner. A TXT record counts as a claim only at a name with
 the ownership prefix (see :func:`claimed_name`).
+
+Names are compared in one form only, :func:`reconciler.model.dns_name` (case folded,
+root dot dropped): a name is claimed, occupied or in use whatever its spelling.
 """
 
 from __future__ import annotations
 
-from reconciler.model import CdnOption, OwnerMarker
+from dataclasses import dataclass
+
+from reconciler.model import CdnOption, DnsRecord, OwnerMarker, dns_name
 
 HERITAGE = "edgio-ingress"
 OWNER_HEADER = "X-Edgio-Ingress-Owner"
@@ -61,6 +66,38 @@ def route_of(resource: str) -> str:
     return resource.removeprefix(ROUTE_RESOURCE_PREFIX)
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The namespaces an install watches (`--namespace`); none named: all of them.
+
+    An install judges only what it can see. A rule whose marker names a route in a
+    namespace it does not watch is not its to update or delete, even under its own
+    owner id: another install with the same owner id may watch that namespace, and to
+    this one the route would merely look deleted. The shared origin records belong to
+    no route; between installs the owner id decides (see :func:`owns`).
+    """
+
+    namespaces: frozenset[str] = frozenset()
+
+    def covers(self, resource: str) -> bool:
+        """Whether the route or object a marker's `resource` names is one we watch."""
+        if not self.namespaces or resource == ORIGIN_RESOURCE:
+            return True
+        if not resource.startswith(ROUTE_RESOURCE_PREFIX):
+            return False  # a resource of a kind we do not know the namespace of
+        namespace, _, _ = route_of(resource).partition("/")
+        return namespace in self.namespaces
+
+
+EVERYWHERE = Scope()
+
+
+def owns(marker: OwnerMarker | None, owner: str, scope: Scope = EVERYWHERE) -> bool:
+    """Whether an object carrying `marker` is ours to update or delete: our owner id,
+    and a resource inside what this install watches."""
+    return marker is not None and marker.owner == owner and scope.covers(marker.resource)
+
+
 def txt_name(name: str) -> str:
     """The name of the TXT record that marks A records of `name` (relative to the zone).
 
@@ -71,10 +108,21 @@ def txt_name(name: str) -> str:
 
 
 def marked_name(txt_record_name: str) -> str | None:
-    """The inverse of :func:`txt_name`: the name a TXT record would mark, or None."""
-    if not txt_record_name.startswith(TXT_PREFIX):
+    """The inverse of :func:`txt_name`: the name a TXT record would mark (in normal
+    form: `A-Origin` marks `origin`), or None."""
+    name = dns_name(txt_record_name)
+    if not name.startswith(TXT_PREFIX):
         return None
-    return txt_record_name[len(TXT_PREFIX) :]
+    return name[len(TXT_PREFIX) :]
+
+
+def origin_of(record: DnsRecord) -> str:
+    """The fully qualified origin name a record serves, in normal form: an A record
+    its own name, a TXT marker the name it marks."""
+    zone, name = record.at
+    if record.type == "TXT":
+        name = marked_name(name) or name
+    return f"{name}.{zone}" if name else zone
 
 
 def claimed_name(record_name: str, record_type: str, data: str, owner: str) -> str | None:

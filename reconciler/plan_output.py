@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from reconciler.model import CdnRule, Change, DnsRecord, Skipped
+from reconciler.model import CdnRule, Change, DnsRecord, ProtocolSet, Skipped
 from reconciler.sync import PassResult
 
 COLUMNS = ("ACTION", "PROVIDER", "OBJECT", "BEFORE", "AFTER", "WHY")
@@ -24,9 +24,22 @@ def describe(subject: DnsRecord | CdnRule | None) -> str:
     if isinstance(subject, DnsRecord):
         return f"{subject.data} ttl={subject.ttl}"
     owner = f" owner={subject.owner.owner}" if subject.owner else " (no owner marker)"
+    if not subject.protocol_sets:  # every set alike: `http,https -> http://origin:30080/`
+        protocols = ",".join(subject.published_protocols)
+        return f"{protocols} -> {_source(subject, subject.sets[0])}{owner}"
+    return "; ".join(_protocol_set(subject, s) for s in subject.protocol_sets) + owner
+
+
+def _protocol_set(rule: CdnRule, item: ProtocolSet) -> str:
+    """One of a rule's protocol sets that are not alike, with what can differ."""
+    port = f":{item.published_port}" if item.published_port is not None else ""
+    options = f" options={','.join(o.name for o in item.options)}" if item.options else ""
+    return f"{item.published_protocol}{port} -> {_source(rule, item)}{options}"
+
+
+def _source(rule: CdnRule, item: ProtocolSet) -> str:
     return (
-        f"{subject.published_protocol} -> {subject.source_protocol}://{subject.source_host}:"
-        f"{subject.source_port or '-'}{subject.source_path}{owner}"
+        f"{item.source_protocol}://{rule.source_host}:{item.source_port or '-'}{rule.source_path}"
     )
 
 

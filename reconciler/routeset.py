@@ -26,6 +26,7 @@ from reconciler.derive.ingress import (
     derive_route,
     is_edgio_ingress,
     object_key,
+    shows_our_status,
 )
 from reconciler.errors import InvalidObject
 from reconciler.memo import Memo
@@ -72,6 +73,7 @@ class RouteSet:
     notes: tuple[Note, ...] = ()
     invalid: Mapping[str, InvalidObject] = field(default_factory=dict)  # route key -> errors
     sources: Mapping[str, Obj] = field(default_factory=dict)  # derived route key -> Ingress
+    shown: frozenset[str] = frozenset()  # keys of those Ingresses whose load balancer we report
 
 
 def is_derived(route: Mapping[str, Any]) -> bool:
@@ -120,7 +122,12 @@ def route_set(
             writes.append(write)
     for key in sorted(stored):
         writes.extend(_stored_write(stored[key], key in ours))
-    return RouteSet(tuple(writes), tuple(notes), invalid, sources)
+    shown = frozenset(
+        key
+        for key, ingress in sources.items()
+        if shows_our_status(ingress, controllers, api.CONTROLLER_NAME, defaults)
+    )
+    return RouteSet(tuple(writes), tuple(notes), invalid, sources, shown)
 
 
 class Verdict(enum.StrEnum):

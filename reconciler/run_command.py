@@ -20,14 +20,17 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from types import FrameType
 from typing import Any
 
 import structlog
 
 from reconciler import config as settings_module
+from reconciler import metrics
 from reconciler.cache import ProviderCache
 from reconciler.calls import logged
 from reconciler.cluster.config import (
@@ -41,10 +44,18 @@ from reconciler.cluster.kube import KubeCluster
 from reconciler.cluster.lease import LeaseElector
 from reconciler.config import Config, ConfigError, Credentials, address
 from reconciler.derive.desired import Settings
+from reconciler.fence import LeadershipLost
 from reconciler.guard import DEFAULT_MAX_SHARE, DeleteGuard
 from reconciler.loop import Loop, LoopOptions
 from reconciler.model import Policy
-from reconciler.observability import LEVELS, configure_logging, serve_metrics, serve_probes
+from reconciler.observability import (
+    LEVELS,
+    Heartbeat,
+    configure_logging,
+    serve_metrics,
+    serve_probes,
+)
+from reconciler.ownership import Scope
 from reconciler.plan_output import print_plan
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
@@ -70,13 +81,13 @@ def _address(text: str) -> str:
     return text
 
 
-def _share(text: str) -> float:
-    """`0.5` or `50%`."""
+def _share(text: str) -> Fraction:
+    """`0.5` or `50%`, read exactly: `0.57` is 57/100, so 57 of 100 is within it."""
     try:
-        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
+        value = Fraction(text[:-1]) / 100 if text.endswith("%") else Fraction(text)
+    except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(f"{text!r} is not a share (e.g. 0.5 or 50%)") from None
-    if not 0.0 <= value <= 1.0:
+    if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 1 (0% and 100%)")
     return value
 
@@ -93,7 +104,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     add(
         "--owner-id",
         help="who owns what we write (default: derived from the uid of the "
-        "kube-system namespace, stable across restarts)",
+        "kube-system namespace and the --namespace list, stable across restarts)",
     )
     add(
         "--namespace",
@@ -113,6 +124,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="an Edgio account to list (repeatable; the first "
         "is the default account; env EDGIO_INGRESS_SHORTNAME)",
+    )
+    add(
+        "--edge-hostname",
+        action="append",
+        metavar="SHORTNAME=NAME",
+        help="the name an account's custom hosts are CNAMEd to, shown as the Ingress's "
+        "load-balancer hostname (repeatable; default <shortname>.s.llnwi.net; "
+        "env EDGIO_INGRESS_EDGE_HOSTNAME, comma-separated)",
     )
     add(
         "--node-address-type",
@@ -156,6 +175,13 @@ def register(commands: Any) -> None:
     add("--dry-run", action="store_true", help="plan and report, write nothing")
     add("--interval", type=_duration, default=60.0, help="a full pass at least this often (60s)")
     add(
+        "--stuck-after",
+        type=_duration,
+        default=None,
+        help="/healthz fails when a pass made no progress (no provider answer, no write) "
+        "for this long (default: three intervals plus 30s)",
+    )
+    add(
         "--leader-elect",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -190,13 +216,22 @@ class Setup:
     settings: PassSettings
     env: dict[str, str]
     secret: dict[str, str]
+    heartbeat: Heartbeat
     identity: str  # this process: its Lease holderIdentity and its provider writes' tag
 
 
-def _providers(creds: Credentials, resync: float, writer: str) -> ProviderCache:
+def _providers(
+    creds: Credentials, resync: float, progress: Heartbeat, writer: str
+) -> ProviderCache:
     try:
-        dns = VultrDns(creds.vultr_key, base_url=creds.vultr_url, writer=writer)
-        cdn = EdgioCdn(creds.edgio_user, creds.edgio_key, base_url=creds.edgio_url, writer=writer)
+        dns = VultrDns(creds.vultr_key, base_url=creds.vultr_url, progress=progress, writer=writer)
+        cdn = EdgioCdn(
+            creds.edgio_user,
+            creds.edgio_key,
+            base_url=creds.edgio_url,
+            progress=progress,
+            writer=writer,
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return ProviderCache(logged(dns, "vultr"), logged(cdn, "edgio"), resync)
@@ -213,10 +248,11 @@ def _setup(args: argparse.Namespace) -> Setup:
         where = settings_module.split_secret_name(args.credentials_secret, own_namespace())
         secret = read_secret(api, *where)
     config = settings_module.resolve(args, env, secret)
-    owner = args.owner_id or cluster_owner_id(api)
-    cluster = KubeCluster(api, config.namespaces, secret=where)
+    owner = args.owner_id or cluster_owner_id(api, config.namespaces)
+    heartbeat = Heartbeat()
+    cluster = KubeCluster(api, config.namespaces, secret=where, progress=heartbeat)
     identity = f"{socket.gethostname()}_{os.getpid()}"
-    cache = _providers(config.credentials, config.resync, identity)
+    cache = _providers(config.credentials, config.resync, heartbeat, identity)
     core = Settings(
         owner_id=owner,
         zones=config.zones,
@@ -224,10 +260,12 @@ def _setup(args: argparse.Namespace) -> Setup:
         default_origin_hostname=config.origin_hostname,
         ttl=config.ttl,
         node_address_type=config.node_address_type,
+        edge_hostnames=config.edge_hostnames,
     )
     guard = DeleteGuard(args.max_delete_share, args.allow_mass_delete)
-    settings = PassSettings(core, config.shortnames, config.policy, guard)
-    return Setup(config, cluster, cache, settings, env, secret, identity)
+    scope = Scope(frozenset(config.namespaces))
+    settings = PassSettings(core, config.shortnames, config.policy, guard, scope)
+    return Setup(config, cluster, cache, settings, env, secret, heartbeat, identity)
 
 
 def _home_kubeconfig() -> str | None:
@@ -256,6 +294,10 @@ def plan_command(args: argparse.Namespace) -> int:
         return setup
     try:
         setup.cluster.list_once()
+    except ClusterUnreachable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
         result = run_once(setup.cluster, setup.cache, setup.settings, dry_run=True, full=True)
     except Exception as error:
         print(f"error: the pass could not run: {type(error).__name__}: {error}", file=sys.stderr)
@@ -278,17 +320,38 @@ def run_command(args: argparse.Namespace) -> int:
         setup.cluster,
         setup.cache,
         setup.settings,
-        LoopOptions(interval=setup.config.interval, dry_run=args.dry_run),
+        LoopOptions(
+            interval=setup.config.interval, dry_run=args.dry_run, stuck_after=args.stuck_after
+        ),
         elector,
         ready=setup.cluster.synced,
         controller_object=_lease_object(elector) if elector is not None else None,
         refresh=_refresher(setup),
+        heartbeat=setup.heartbeat,
     )
     setup.cluster.wake = loop.wake
+    setup.cluster.fence = loop.fence.check
+    setup.cluster.events.may_send = loop.fence.holds
+    stop = _stop_on_signals(loop)
     _serve(args, loop)
     if args.once:
-        return _once(setup, loop, elector)
-    return _forever(setup, loop)
+        return _once(setup, loop, elector, stop)
+    return _forever(setup, loop, elector, stop)
+
+
+def _stop_on_signals(loop: Loop) -> threading.Event:
+    """SIGTERM and SIGINT close the fence (the pass ends at its next write) and end every
+    wait: for the caches, for the Lease, for the next pass."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        loop.fence.stop(f"stopping on {signal.Signals(signum).name}")
+        stop.set()
+        loop.wake()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stop
 
 
 def _lease_object(elector: LeaseElector) -> dict[str, Any]:
@@ -301,7 +364,9 @@ def _lease_object(elector: LeaseElector) -> dict[str, Any]:
 
 
 def _refresher(setup: Setup) -> Callable[[], ProviderCache | None]:
-    """New provider clients when the watched credentials Secret changes."""
+    """New provider clients when the credentials Secret changed: it is read by name
+    before every pass (all the chart grants is `get` on it), so a rotated key is used
+    from the next pass on."""
     last = dict(setup.secret)
 
     def refresh() -> ProviderCache | None:
@@ -312,7 +377,7 @@ def _refresher(setup: Setup) -> Callable[[], ProviderCache | None]:
         last.update(values)
         try:
             creds = settings_module.credentials(setup.env, values)
-            cache = _providers(creds, setup.config.resync, setup.identity)
+            cache = _providers(creds, setup.config.resync, setup.heartbeat, setup.identity)
         except ConfigError as error:
             log.error("the credentials Secret cannot be used", error=str(error))
             return None
@@ -332,57 +397,90 @@ def _serve(args: argparse.Namespace, loop: Loop) -> None:
         serve_probes(health_addr, loop.alive, loop.ready)
 
 
-def _once(setup: Setup, loop: Loop, elector: LeaseElector | None) -> int:
+def _once(setup: Setup, loop: Loop, elector: LeaseElector | None, stop: threading.Event) -> int:
+    """Take the Lease, then read the cluster (a snapshot taken while we hold it), renew it
+    while the pass runs, and release it at the end."""
+    if elector is not None:
+        if not _wait_for_lease(elector, stop):
+            if stop.is_set():
+                return EXIT_FAILED
+            print(
+                f"nothing to do: the Lease {elector.namespace}/{elector.name} is held by "
+                "another instance, which corrects drift itself",
+                file=sys.stderr,
+            )
+            return 0
+        renew = threading.Thread(target=elector.campaign, args=(stop, loop.wake), daemon=True)
+        renew.start()
+    try:
+        return _once_holding(setup, loop)
+    finally:
+        stop.set()
+        _release(setup, loop, elector)
+
+
+def _once_holding(setup: Setup, loop: Loop) -> int:
     try:
         setup.cluster.list_once()
-    except Exception as error:
-        print(f"error: cannot read the cluster: {type(error).__name__}: {error}", file=sys.stderr)
+    except ClusterUnreachable as error:
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
-    if elector is not None and not _wait_for_lease(elector):
-        print(
-            f"nothing to do: the Lease {elector.namespace}/{elector.name} is held by another "
-            "instance, which corrects drift itself",
-            file=sys.stderr,
-        )
-        return 0
     try:
         result = loop.run_pass(full=True)
+    except LeadershipLost as error:
+        print(f"error: the pass stopped before its next write: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as error:
         print(f"error: the pass could not run: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_FAILED
-    finally:
-        setup.cluster.flush_events(FLUSH_SECONDS)
-        if elector is not None:
-            elector.release()
     for refusal in result.refusals:
         print(f"error: {refusal.message}", file=sys.stderr)
     return EXIT_FAILED if result.refusals else 0
 
 
-def _wait_for_lease(elector: LeaseElector) -> bool:
-    """Up to one lease duration (plus one retry), the time a silent holder needs to expire."""
-    stop = threading.Event()
-    deadline = elector.duration + 2.0
-    waited = 0.0
+def _release(setup: Setup, loop: Loop, elector: LeaseElector | None) -> None:
+    """The queued Events first, while the Lease is still ours (each is sent only while
+    the fence holds), then the Lease: nothing of ours is written after its release. A
+    process that lost the Lease does not wait on them: they would be dropped anyway, and
+    the one in flight may be hung on the very API server it lost."""
+    if loop.fence.holds():
+        setup.cluster.flush_events(FLUSH_SECONDS)
+    if elector is not None:
+        elector.release()
+        metrics.LEADER.set(0)
+
+
+def _wait_for_lease(elector: LeaseElector, stop: threading.Event) -> bool:
+    """Up to one lease duration (plus two retries), the time a silent holder needs to
+    expire; a stop ends the wait at once."""
+    deadline = time.monotonic() + elector.duration + 2 * elector.retry
+    logged_wait = False
     while not elector.try_acquire():
-        if waited == 0.0:
+        if not logged_wait:
             log.info("waiting for the lease", lease=f"{elector.namespace}/{elector.name}")
-        if waited >= deadline:
+            logged_wait = True
+        if time.monotonic() >= deadline or stop.wait(0.5):
             return False
-        stop.wait(0.5)
-        waited += 0.5
     return True
 
 
-def _forever(setup: Setup, loop: Loop) -> int:
-    stop = threading.Event()
+def _wait_synced(cluster: KubeCluster, loop: Loop, stop: threading.Event) -> bool:
+    """Until every cache has listed once (the informers retry with backoff, saying why),
+    or until stopped. No pass runs on a cache that never synced: an empty cache would
+    make every rule look like one nobody wants. /readyz says 503 meanwhile."""
+    waited = 0
+    while not cluster.synced():
+        if stop.wait(1.0):
+            return False
+        loop.beat()  # waiting for the API server is not being stuck
+        waited += 1
+        if waited % 30 == 0:
+            log.warning("caches not synced yet: no pass runs", waiting=cluster.unsynced())
+    log.info("caches synced")
+    return True
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-        loop.wake()  # a loop waiting for its interval notices at once
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+def _forever(setup: Setup, loop: Loop, elector: LeaseElector | None, stop: threading.Event) -> int:
     setup.cluster.start()
     log.info(
         "started",
@@ -391,9 +489,11 @@ def _forever(setup: Setup, loop: Loop) -> int:
         owner=setup.settings.core.owner_id,
         dry_run=loop.options.dry_run,
     )
-    setup.cluster.wait_synced(60.0)
-    loop.run(stop)
+    held = loop.run(stop) if _wait_synced(setup.cluster, loop, stop) else True
     setup.cluster.stop.set()
-    setup.cluster.flush_events(FLUSH_SECONDS)
+    _release(setup, loop, elector)
+    if not held:
+        log.error("leader election lost: exiting, to campaign afresh when restarted")
+        return EXIT_FAILED
     log.info("stopped")
     return 0

@@ -11,16 +11,18 @@ that changes nothing computes exactly the status already stored (and writes noth
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.api import ConditionType, Reason
 from reconciler.derive.desired import BACKEND_PROBLEMS, RouteOutcome, RuleOutcome, RuleState
+from reconciler.derive.edge import provider_assigned, shown_hostnames
 from reconciler.errors import FieldError
-from reconciler.model import CdnRule
+from reconciler.model import CdnRule, dns_name
 
 RuleKey = tuple[str, str, str]  # (shortname, host, published path)
+EDGE_HOSTNAMES = "edgeHostnames"  # the status field: what the route's Ingress shows
 COMPLETED = "COMPLETED"  # Edgio's state of a rule that is live at the edge
 CONDITION_ORDER = (
     ConditionType.READY,
@@ -64,7 +66,10 @@ class RouteFacts:
     """Everything one pass knows about one route, in plain values.
 
     `published` holds our rules of this route as the provider has them after the pass's
-    writes; `origin_addresses` the A records at its origin name that are ours.
+    writes; `origin_addresses` the A records at its origin name that are ours (None: its
+    zone could not be listed whole, so they are unknown). `unknown_accounts` are the
+    accounts of its rules that could not be listed whole: a rule not seen there may well
+    exist. What is unknown keeps what the stored status last said of it.
     """
 
     key: str
@@ -73,16 +78,20 @@ class RouteFacts:
     errors: tuple[FieldError, ...] = ()
     deleting: bool = False
     published: Mapping[RuleKey, CdnRule] = field(default_factory=dict)
-    origin_addresses: tuple[str, ...] = ()
+    origin_addresses: tuple[str, ...] | None = ()
     origin_foreign: str = ""  # why the origin name is someone else's, when it is
     foreign_rules: Mapping[RuleKey, str] = field(default_factory=dict)
     dns_problem: Problem | None = None
     cdn_problems: Mapping[RuleKey, Problem] = field(default_factory=dict)
     shortnames: tuple[str, ...] = ()  # every account that holds or should hold its rules
+    held: Problem | None = None  # a readable route that publishes nothing this pass, and why
+    unknown_accounts: tuple[str, ...] = ()
+    edge_names: Mapping[str, str] = field(default_factory=dict)  # shortname -> edge name
 
 
 def rule_key(rule: RuleOutcome) -> RuleKey:
-    return (rule.shortname, rule.host, rule.path)
+    """The key of the rule an outcome is about, as :attr:`CdnRule.key` spells it."""
+    return (rule.shortname, dns_name(rule.host), rule.path)
 
 
 def conditions(facts: RouteFacts) -> list[Condition]:
@@ -101,6 +110,10 @@ def conditions(facts: RouteFacts) -> list[Condition]:
 
 
 def _invalid(facts: RouteFacts) -> list[Condition]:
+    if facts.held is not None and not facts.deleting:
+        why = facts.held
+        rest = [Condition(kind, "Unknown", why.reason, why.message) for kind in CONDITION_ORDER]
+        return [Condition(ConditionType.READY, "False", why.reason, why.message), *rest[1:]]
     if facts.deleting and not facts.errors:
         message = "the route is being deleted: cleaning up"
         rest = [Condition(k, "Unknown", Reason.DELETING, message) for k in CONDITION_ORDER[1:]]
@@ -157,7 +170,7 @@ def _dns(facts: RouteFacts, outcome: RouteOutcome) -> Condition:
     if outcome.dns_held:
         message = f"no Ready, schedulable node has an address for {hostname}; records kept as is"
         return Condition(kind, "False", Reason.NO_ELIGIBLE_NODES, message)
-    missing = sorted(set(outcome.addresses) - set(facts.origin_addresses))
+    missing = sorted(set(outcome.addresses) - set(facts.origin_addresses or ()))
     if missing:
         message = f"{hostname} does not resolve to {', '.join(missing)} yet"
         return Condition(kind, "False", Reason.ORIGIN_NOT_READY, message)
@@ -211,14 +224,23 @@ def _messages(rules: Iterable[RuleOutcome]) -> str:
     return "; ".join(f"{rule.host}{rule.path}: {rule.message}" for rule in rules)
 
 
-def rule_entries(facts: RouteFacts) -> list[dict[str, Any]]:
-    """One entry per rule of the spec: what Edgio holds for it, or why nothing."""
+def rule_entries(
+    facts: RouteFacts, previous: Iterable[Mapping[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """One entry per rule of the spec: what Edgio holds for it, or why nothing. A rule
+    not seen in an account that could not be listed whole keeps its `previous` entry."""
     if facts.outcome is None:
         return []
+    last = {(e.get("host"), e.get("path")): e for e in previous if isinstance(e, Mapping)}
     entries = []
     for rule in facts.outcome.rules:
         key = rule_key(rule)
         published = facts.published.get(key)
+        kept = last.get((rule.host, rule.path))
+        unknown = rule.shortname in facts.unknown_accounts and rule.state is RuleState.DESIRED
+        if published is None and unknown and kept is not None:
+            entries.append(dict(kept))
+            continue
         entry: dict[str, Any] = {"host": rule.host, "path": rule.path}
         if rule.node_port is not None:
             entry["nodePort"] = rule.node_port
@@ -246,8 +268,10 @@ def _rule_state(
 
 
 def route_status(facts: RouteFacts, previous: Mapping[str, Any] | None, now: str) -> dict[str, Any]:
-    """The full `.status` to store; `previous` (the stored status) keeps transition times."""
+    """The full `.status` to store; `previous` (the stored status) keeps transition times,
+    and what this pass could not read (see `RouteFacts`)."""
     previous = previous or {}
+    facts = _with_last_addresses(facts, previous)
     old = {c.get("type"): c for c in previous.get("conditions") or [] if isinstance(c, dict)}
     status: dict[str, Any] = {
         "observedGeneration": facts.generation,
@@ -255,16 +279,46 @@ def route_status(facts: RouteFacts, previous: Mapping[str, Any] | None, now: str
             _stamped(condition, old.get(condition.type), facts.generation, now)
             for condition in conditions(facts)
         ],
-        "rules": rule_entries(facts),
+        "rules": rule_entries(facts, previous.get("rules") or ()),
     }
     if facts.outcome is not None and facts.outcome.origin_hostname:
         status["origin"] = {
             "hostname": facts.outcome.origin_hostname,
-            "addresses": list(facts.origin_addresses),
+            "addresses": list(facts.origin_addresses or ()),
         }
     if facts.shortnames:
         status["shortnames"] = sorted(set(facts.shortnames))
+    if hostnames := _edge_hostnames(facts, status["rules"], previous):
+        status["edgeHostnames"] = hostnames
     return status
+
+
+def _with_last_addresses(facts: RouteFacts, previous: Mapping[str, Any]) -> RouteFacts:
+    """Unknown origin addresses (their zone not listed whole) are the stored ones, when
+    the stored status is about the same origin name."""
+    if facts.origin_addresses is not None:
+        return facts
+    origin = previous.get("origin") or {}
+    hostname = facts.outcome.origin_hostname if facts.outcome else None
+    same = isinstance(origin, Mapping) and origin.get("hostname") == hostname
+    stored = origin.get("addresses") if same else None
+    addresses = tuple(str(a) for a in stored) if isinstance(stored, list) else ()
+    return replace(facts, origin_addresses=addresses)
+
+
+def _edge_hostnames(
+    facts: RouteFacts, entries: Sequence[Mapping[str, Any]], previous: Mapping[str, Any]
+) -> list[str]:
+    """The names the route's published hosts are CNAMEd to (reconciler.derive.edge). A
+    spec that cannot be read keeps what it showed: its rules stay published meanwhile."""
+    if facts.outcome is None:
+        return [str(name) for name in previous.get(EDGE_HOSTNAMES) or []]
+    published = [
+        (rule.host, rule.shortname)
+        for rule, entry in zip(facts.outcome.rules, entries, strict=True)
+        if entry["state"] == "Published"
+    ]
+    return shown_hostnames(published, facts.edge_names)
 
 
 def _stamped(
@@ -291,14 +345,60 @@ def ready_condition(status: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
-def published_hosts(status: Mapping[str, Any]) -> list[str]:
-    """The hosts to show as the Ingress's load-balancer hostnames: those live at Edgio."""
+@dataclass(frozen=True, slots=True)
+class IngressHostnames:
+    """Our entries in an Ingress's `status.loadBalancer.ingress`, a list other controllers
+    write too (ingress-nginx its address, say): the hostnames to show, and the hostnames
+    that are ours to take out. Every other entry is kept as it is, where it is, so two
+    controllers never take turns rewriting the list."""
+
+    wanted: tuple[str, ...]
+    ours: frozenset[str]  # what we showed before, the Ingress's own hosts, Edgio's names
+
+    def is_ours(self, entry: object) -> bool:
+        if not isinstance(entry, Mapping) or "ip" in entry:
+            return False
+        hostname = str(entry.get("hostname") or "").lower()
+        return bool(hostname) and (
+            hostname in self.ours or hostname in self.wanted or provider_assigned(hostname)
+        )
+
+    def _clean(self, entry: Mapping[str, Any]) -> bool:
+        """One of ours as we write it: a wanted hostname and nothing else."""
+        return entry.get("hostname") in self.wanted and entry == {"hostname": entry["hostname"]}
+
+    def merged(self, entries: Sequence[Any]) -> list[Any] | None:
+        """The list with our entries as wanted, or None when it already is."""
+        kept: list[Any] = []
+        shown: set[str] = set()
+        for entry in entries:
+            if not self.is_ours(entry):
+                kept.append(entry)
+            elif self._clean(entry) and entry["hostname"] not in shown:
+                kept.append(entry)
+                shown.add(entry["hostname"])
+        result = kept + [{"hostname": h} for h in self.wanted if h not in shown]
+        return None if result == list(entries) else result
+
+
+def ingress_hostnames(
+    status: Mapping[str, Any], previous: Mapping[str, Any], ingress: Mapping[str, Any]
+) -> IngressHostnames:
+    """Our entries for an Ingress: the route's edge names. Ours to take out besides: the
+    names the route showed before (the edge name changed or nothing is published any
+    more) and the Ingress's own hosts, which earlier versions showed (a CNAME loop)."""
     hosts = {
-        str(entry.get("host"))
-        for entry in status.get("rules") or []
-        if isinstance(entry, Mapping) and entry.get("state") == "Published"
+        str(rule.get("host")).lower()
+        for rule in (ingress.get("spec") or {}).get("rules") or []
+        if isinstance(rule, Mapping) and rule.get("host")
     }
-    return sorted(hosts)
+    before = {str(name) for name in previous.get(EDGE_HOSTNAMES) or []}
+    return IngressHostnames(tuple(status.get(EDGE_HOSTNAMES) or ()), frozenset(hosts | before))
+
+
+def load_balancer_entries(ingress: Mapping[str, Any]) -> list[Any]:
+    """An Ingress's `status.loadBalancer.ingress`, whoever wrote it."""
+    return list(((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress") or [])
 
 
 def shortnames_of(status: Mapping[str, Any] | None) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ The cluster is reached through the small `Cluster` Protocol (implemented over th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -31,8 +31,9 @@ from reconciler.derive.desired import (
     zone_of,
 )
 from reconciler.derive.ingress import object_key
-from reconciler.diff import plan
+from reconciler.diff import Unlisted, plan
 from reconciler.facts import Actual, Pass, RouteInput, finish, problem_of, read_routes
+from reconciler.fence import unfenced
 from reconciler.guard import (
     DEFAULT_GUARD,
     Accounted,
@@ -42,7 +43,7 @@ from reconciler.guard import (
     check_sweep,
     refused,
 )
-from reconciler.model import Plan, Policy
+from reconciler.model import Plan, Policy, dns_name
 from reconciler.providers.base import ProviderError
 from reconciler.routeset import (
     RouteSet,
@@ -55,7 +56,7 @@ from reconciler.routeset import (
     route_set,
     sweep_verdict,
 )
-from reconciler.status import Problem
+from reconciler.status import IngressHostnames, Problem
 
 __all__ = [
     "ClusterReadFailed",
@@ -102,7 +103,10 @@ class Cluster(Protocol):
 
     def write_route_status(self, route: Obj, status: Obj) -> None: ...
 
-    def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None: ...
+    def write_ingress_hosts(self, ingress: Obj, hostnames: IngressHostnames) -> bool:
+        """Our entries in the Ingress's shared load-balancer list, the others kept; False
+        when the Ingress could not be written."""
+        ...
 
     def remove_finalizer(self, route: Obj) -> None: ...
 
@@ -119,6 +123,7 @@ class PassSettings:
     shortnames: tuple[str, ...] = ()  # configured accounts, always listed
     policy: Policy = Policy.SYNC
     guard: DeleteGuard = DEFAULT_GUARD  # --max-delete-share, --allow-mass-delete
+    scope: ownership.Scope = ownership.EVERYWHERE  # --namespace: the routes this install judges
 
 
 @dataclass
@@ -153,8 +158,10 @@ def run_once(
     *,
     dry_run: bool = False,
     full: bool = False,
+    fence: Callable[[], None] = unfenced,
 ) -> PassResult:
-    """One level-triggered pass; `full` lists every zone and account again."""
+    """One level-triggered pass; `full` lists every zone and account again; `fence` is
+    asked before every provider write (the cluster's writes ask their own)."""
     memo.next_pass()
     snapshot = cluster.snapshot()
     routes = route_set(snapshot.ingresses, snapshot.ingress_classes, snapshot.routes)
@@ -165,7 +172,7 @@ def run_once(
     desired = _desired(snapshot, inputs, settings)
     result, refusal = _guarded_plan(desired, actual, settings, inputs)
     desired = settle(desired, result)
-    report = ApplyReport() if dry_run else apply_plan(result, cache.dns, cache.cdn)
+    report = ApplyReport() if dry_run else apply_plan(result, cache.dns, cache.cdn, fence)
     deletes = settings.policy is Policy.SYNC
     done = Pass(inputs, desired, actual, result, report, routes, dry_run, deletes, refusal)
     statuses = finish(cluster, cache, done, settings.core)
@@ -209,6 +216,7 @@ def _guarded_plan(
         settings.core.owner_id,
         accounted(inputs, desired, settings),
         settings.guard,
+        settings.scope,
     )
     return (result, None) if refusal is None else (refused(result, refusal), refusal)
 
@@ -225,7 +233,7 @@ def accounted(
         origins.add(hostname or default or "")
     return Accounted(
         frozenset(ownership.route_resource(i.key) for i in inputs),
-        frozenset(o.lower().rstrip(".") for o in origins if o),
+        frozenset(dns_name(o) for o in origins if o),
     )
 
 
@@ -340,6 +348,8 @@ def read_actual(
         else:
             actual.records.extend(records)
             actual.complete &= records.complete
+            if not records.complete or records.unreadable:  # they may be our own
+                actual.incomplete_zones.add(zone)
     for shortname in accounts(settings, inputs):
         try:
             rules = cache.rules(shortname, full=full)
@@ -348,6 +358,8 @@ def read_actual(
         else:
             actual.rules.extend(rules)
             actual.complete &= rules.complete
+            if not rules.complete:
+                actual.incomplete_accounts.add(shortname)
     return actual
 
 
@@ -375,6 +387,8 @@ def _plan(desired: DesiredState, actual: Actual, settings: PassSettings) -> Plan
         holds=holds,
         complete=actual.complete,
         adopting=desired.adopting,
+        unlisted=Unlisted.of(actual.incomplete_zones, actual.incomplete_accounts),
+        scope=settings.scope,
     )
 
 

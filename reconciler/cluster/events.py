@@ -11,6 +11,12 @@ dropped and counted (`edgio_ingress_events_dropped_total`) rather than holding u
 pass. `flush` waits for what is queued, on shutdown and before `run --once` exits.
 Which Events were sent is remembered for the last `REMEMBERED` of them (client-go's
 correlator keeps 4,096 too), so memory does not grow with every route ever reported.
+
+An Event is a write like any other: it is sent only while `may_send` (the Lease's fence)
+says this process still holds the Lease, and dropped, counted, otherwise. A stopping
+controller flushes its queue before it releases the Lease, so what its last pass did is
+told; an Event still queued once the Lease is gone is dropped, never written by a process
+that no longer leads.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import secrets
 import socket
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -68,6 +74,7 @@ class EventRecorder:
         self._start = threading.Lock()
         self._sent: OrderedDict[tuple[str, str, str], tuple[str, str, int]] = OrderedDict()
         self._active: dict[str, set[tuple[str, str]]] = {}
+        self.may_send: Callable[[], bool] = lambda: True  # replaceable: the Lease's fence
 
     def record(self, obj: Obj, reason: str, message: str, *, warning: bool) -> None:
         """Queue one Event; never waits (a full queue drops it, counted)."""
@@ -113,6 +120,10 @@ class EventRecorder:
                 self._queue.task_done()
 
     def _send(self, pending: _Pending) -> None:
+        if not self.may_send():
+            EVENTS_DROPPED.inc()
+            log.info("event dropped: the Lease is no longer held", reason=pending.reason)
+            return
         involved = pending.involved
         key = (str(involved.get("uid") or ""), pending.reason, pending.message)
         try:

@@ -1,9 +1,16 @@
 """List+watch caches of cluster objects, as plain dicts.
 
 Each informer lists its resource once, then watches from the list's resourceVersion
-with bookmarks, resuming from the last resourceVersion it saw whenever a watch ends.
-A 410 (history compacted) or any other failure makes it list again: the cache is only
-ever a copy of the server's state, never patched from guesses. Objects are trimmed to
+with bookmarks, resuming from the last resourceVersion it saw whenever a watch ends, as
+client-go's reflector does: a watch that failed (a reset connection, an ERROR event, a
+5xx, a read that timed out) resumes from there after a backoff, and only 410 Gone (the
+history was compacted) lists again. The cache is only ever a copy of the server's state,
+never patched from guesses. A first listing that fails is retried with backoff for as
+long as it takes; `synced` is set only once one went through, and no pass runs before
+every informer is synced. Every watch asks the server to end it after about a minute
+(`timeoutSeconds`, spread), and the client gives up on a read a little after that: a
+watch that went silent (a dead connection, a hung proxy) is replaced within about a
+minute instead of being trusted for ever. Objects are trimmed to
 what a pass reads before they are cached (:mod:`.trim`). A change only wakes the loop,
 and only when what a pass acts on changed; what changed is read again from the whole
 cache by the next pass.
@@ -15,6 +22,7 @@ import json
 import random
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -28,8 +36,27 @@ log = structlog.get_logger(__name__)
 Obj = dict[str, Any]
 ListCall = Callable[..., Any]
 PAGE = 500
-WATCH_SECONDS = (240, 300)  # spread watch restarts, as client-go does
-READ_TIMEOUT = 330.0
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """How long a watch or a listing may take, and how retries back off. Tests pass
+    small values; the defaults notice a silent watch within about a minute."""
+
+    watch_seconds: tuple[int, int] = (50, 70)  # timeoutSeconds, spread as client-go does
+    read_timeout: float = 80.0  # a little above the longest watch: silence means dead
+    list_timeout: float = 60.0  # one page of a listing
+    connect_timeout: float = 10.0
+    first_backoff: float = 1.0
+    max_backoff: float = 30.0
+
+    def backoff(self, failures: int) -> float:
+        """Exponential with jitter, capped: a refused listing is retried, not hammered."""
+        wait = min(self.first_backoff * 2.0 ** max(failures - 1, 0), self.max_backoff)
+        return float(wait * (0.5 + random.random() / 2))
+
+
+DEFAULT_TIMING = Timing()
 
 
 class Gone(Exception):
@@ -48,11 +75,13 @@ class Informer:
         kind: tuple[str, str],
         transform: trim.Transform = trim.whole,
         ignored: tuple[str, ...] = (),
+        timing: Timing = DEFAULT_TIMING,
         **selectors: str,
     ):
         """`transform` trims each object before it is cached; a change of nothing but
         the `ignored` top-level fields (and the resourceVersion) wakes nothing."""
         self.resource = resource
+        self.timing = timing
         self._transform = transform
         self._ignored = ignored
         self._kind = {"apiVersion": kind[0], "kind": kind[1]}
@@ -74,6 +103,11 @@ class Informer:
         """Whether this informer watches `obj`'s namespace."""
         namespace = self._selectors.get("namespace")
         return namespace is None or namespace == (obj.get("metadata") or {}).get("namespace")
+
+    def where(self) -> str:
+        """` in namespace N` for a namespaced informer, else nothing: for messages."""
+        namespace = self._selectors.get("namespace")
+        return f" in namespace {namespace}" if namespace else ""
 
     def expect(self, obj: Obj) -> None:
         """`obj` is what this process just wrote, as the server should now hold it: the
@@ -106,21 +140,40 @@ class Informer:
         self._on_change()
 
     def run(self) -> None:
-        """List, then watch until stopped; re-list on 410 or any failure."""
+        """List, then watch until stopped: resume from the last resourceVersion after a
+        failure, list again only on 410 Gone."""
+        failures = 0
         while not self._stop.is_set():
             try:
                 if self.version is None:
                     self.list_now()
                 self._watch()
+                failures = 0
             except Gone:
                 self.version = None
                 WATCH_RESTARTS.labels(self.resource).inc()
                 log.info("watch expired, listing again", resource=self.resource)
-            except Exception as error:  # a watch must never die: list again after a pause
-                self.version = None
-                WATCH_RESTARTS.labels(self.resource).inc()
-                log.warning("watch failed", resource=self.resource, error=_describe(error))
-                self._stop.wait(1.0 + random.random())
+            except Exception as error:  # a watch must never die: retry after a pause
+                failures += 1
+                self._failed(error, failures)
+
+    def _failed(self, error: Exception, failures: int) -> None:
+        """Logged with why; the next attempt resumes from `version` (or lists, before
+        the first listing went through) after a backoff."""
+        WATCH_RESTARTS.labels(self.resource).inc()
+        wait = self.timing.backoff(failures)
+        if self.version is None:
+            event = "listing failed, retrying" if self.synced.is_set() else "cache not synced yet"
+        else:
+            event = "watch failed, resuming"
+        log.warning(
+            event,
+            resource=self.resource,
+            error=describe(error),
+            version=self.version,
+            retry_in=round(wait, 1),
+        )
+        self._stop.wait(wait)
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name=f"watch-{self.resource}", daemon=True)
@@ -128,7 +181,12 @@ class Informer:
         return thread
 
     def _read(self, **params: Any) -> Obj:
-        response = _checked(self._call(**self._selectors, **params, _preload_content=False))
+        timeout = (self.timing.connect_timeout, self.timing.list_timeout)
+        response = _checked(
+            self._call(
+                **self._selectors, **params, _preload_content=False, _request_timeout=timeout
+            )
+        )
         data: Obj = json.loads(body(response))
         return data
 
@@ -138,9 +196,9 @@ class Informer:
             watch=True,
             allow_watch_bookmarks=True,
             resource_version=self.version,
-            timeout_seconds=random.randint(*WATCH_SECONDS),
+            timeout_seconds=random.randint(*self.timing.watch_seconds),
             _preload_content=False,
-            _request_timeout=(10.0, READ_TIMEOUT),
+            _request_timeout=(self.timing.connect_timeout, self.timing.read_timeout),
         )
         _checked(response)
         try:
@@ -201,7 +259,11 @@ def _checked(response: Any) -> Any:
     if isinstance(status, int) and not 200 <= status <= 299:
         if status == 410:
             raise Gone()
-        raise ApiException(status=status, reason=str(getattr(response, "reason", "")))
+        reason = str(getattr(response, "reason", ""))
+        release = getattr(response, "release_conn", None)
+        if release is not None:
+            release()
+        raise ApiException(status=status, reason=reason)
     return response
 
 
@@ -220,7 +282,8 @@ def _key(obj: Obj) -> tuple[str, str]:
     return (metadata.get("namespace") or "", metadata.get("name") or "")
 
 
-def _describe(error: Exception) -> str:
+def describe(error: Exception) -> str:
+    """One line saying why a request failed, for logs and CLI messages."""
     if isinstance(error, ApiException):
         if error.status == 410:
             return "410 Gone"

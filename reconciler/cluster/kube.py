@@ -3,7 +3,9 @@
 Reads come from the informers' caches (a snapshot per pass, no extra requests); writes go
 straight to the API server: EdgioRoutes (create, full replace with the stored
 resourceVersion, delete), their status subresource, the Ingress status subresource,
-finalizers and Events. A write that fails is logged and retried by the next pass.
+finalizers and Events. A write that fails is logged and retried by the next pass. Every
+write asks the fence first (`fence`, set by the command to the Lease's): a process that
+no longer holds the Lease, or is stopping, raises LeadershipLost instead of writing.
 """
 
 from __future__ import annotations
@@ -21,15 +23,18 @@ from kubernetes.client.exceptions import ApiException
 
 from reconciler import api
 from reconciler.cluster import trim
+from reconciler.cluster.config import ClusterUnreachable
 from reconciler.cluster.events import EventRecorder
-from reconciler.cluster.informer import Informer, body
+from reconciler.cluster.informer import DEFAULT_TIMING, Informer, Timing, body, describe
 from reconciler.derive.ingress import object_key
+from reconciler.fence import unfenced
 from reconciler.routeset import RouteWrite, WriteAction
+from reconciler.status import IngressHostnames, load_balancer_entries
 from reconciler.sync import ClusterReadFailed, ClusterWriteFailed, Snapshot
 
 log = structlog.get_logger(__name__)
 Obj = dict[str, Any]
-MERGE = "application/merge-patch+json"
+CONFLICT_ATTEMPTS = 3  # writes of one Ingress's status per pass before the next pass retries
 
 
 class KubeCluster:
@@ -41,10 +46,16 @@ class KubeCluster:
         namespaces: Sequence[str] = (),
         wake: Callable[[], None] = lambda: None,
         secret: tuple[str, str] | None = None,
+        timing: Timing = DEFAULT_TIMING,
+        progress: Callable[[], None] = lambda: None,
     ):
         self.api_client = api_client
         self.stop = threading.Event()
         self.wake = wake  # replaceable: the loop is built after the cluster
+        self.timing = timing
+        self.secret = secret  # read by name when asked (`secret_values`), never listed
+        self._progress = progress  # told of every write that went through (liveness)
+        self.fence: Callable[[], None] = unfenced  # replaceable, as `wake` is
         # Typed as Any: the generated signatures want str where our dicts hold Any.
         self._core: Any = client.CoreV1Api(api_client)
         self._networking: Any = client.NetworkingV1Api(api_client)
@@ -77,17 +88,6 @@ class KubeCluster:
                 self._informer("nodes", self._core.list_node, ("v1", "Node"), transform=trim.node)
             ],
         }
-        if secret is not None:
-            self.informers["secrets"] = [
-                self._informer(
-                    "secrets",
-                    self._core.list_namespaced_secret,
-                    ("v1", "Secret"),
-                    transform=trim.secret,
-                    namespace=secret[0],
-                    field_selector=f"metadata.name={secret[1]}",
-                )
-            ]
 
     def _notify(self) -> None:
         self.wake()
@@ -105,7 +105,15 @@ class KubeCluster:
         **selectors: str,
     ) -> Informer:
         return Informer(
-            resource, call, self._notify, self.stop, kind, transform, ignored, **selectors
+            resource,
+            call,
+            self._notify,
+            self.stop,
+            kind,
+            transform,
+            ignored,
+            self.timing,
+            **selectors,
         )
 
     def _namespaced(
@@ -148,12 +156,25 @@ class KubeCluster:
             informer.start()
 
     def list_once(self) -> None:
-        """Fill every cache once, without watching (for `plan`)."""
+        """Fill every cache once, without watching (for `plan` and `run --once`); raises
+        ClusterUnreachable naming the first resource that cannot be listed."""
         for informer in self.all_informers():
-            informer.list_now()
+            try:
+                informer.list_now()
+            except Exception as error:
+                where = informer.where()
+                raise ClusterUnreachable(
+                    f"cannot list {informer.resource}{where}: {describe(error)}"
+                ) from None
 
     def synced(self) -> bool:
         return all(informer.synced.is_set() for informer in self.all_informers())
+
+    def unsynced(self) -> list[str]:
+        """The caches still waiting for their first listing, for the log."""
+        return sorted(
+            f"{i.resource}{i.where()}" for i in self.all_informers() if not i.synced.is_set()
+        )
 
     def wait_synced(self, timeout: float) -> bool:
         deadline = datetime.now(UTC).timestamp() + timeout
@@ -164,15 +185,31 @@ class KubeCluster:
         return True
 
     def secret_values(self) -> dict[str, str] | None:
-        """The credentials Secret's values, decoded (None when none is watched or found)."""
-        found = [o for i in self.informers.get("secrets", []) for o in i.objects()]
-        if not found:
+        """The credentials Secret's values, read by name from the API server (None when
+        none is named, or it cannot be read now: the values in use stay). A GET by name
+        is all the chart grants: a Secret cannot be listed or watched with it."""
+        if self.secret is None:
             return None
-        values = {
+        namespace, name = self.secret
+        try:
+            response = self._core.read_namespaced_secret(
+                name, namespace, _preload_content=False, _request_timeout=self._timeout()
+            )
+            found: Obj = json.loads(body(response))
+        except Exception as error:
+            log.warning(
+                "credentials Secret read failed",
+                secret=f"{namespace}/{name}",
+                error=describe(error),
+            )
+            return None
+        return {
             key: base64.b64decode(value).decode().strip()
-            for key, value in (found[0].get("data") or {}).items()
+            for key, value in (found.get("data") or {}).items()
         }
-        return values
+
+    def _timeout(self) -> tuple[float, float]:
+        return (self.timing.connect_timeout, self.timing.list_timeout)
 
     def snapshot(self) -> Snapshot:
         def objects(resource: str) -> tuple[Obj, ...]:
@@ -210,6 +247,7 @@ class KubeCluster:
     # --- writes -----------------------------------------------------------------------
 
     def write_route(self, write: RouteWrite) -> Obj:
+        self.fence()
         route = write.route
         metadata = route.get("metadata") or {}
         namespace, name = metadata.get("namespace") or "default", metadata.get("name", "")
@@ -232,11 +270,13 @@ class KubeCluster:
                 return {**route, "metadata": {**metadata, "deletionTimestamp": _now()}}
             log.warning("route write failed", route=f"{namespace}/{name}", status=error.status)
             raise ClusterWriteFailed(str(error.status)) from None
+        self._progress()
         kept = _kept(written, route)
         self._expect(kept)
         return kept
 
     def write_route_status(self, route: Obj, status: Obj) -> None:
+        self.fence()
         metadata = route.get("metadata") or {}
         previous = route.get("status") or {}
         body = {"status": {**{k: None for k in previous if k not in status}, **status}}
@@ -255,22 +295,60 @@ class KubeCluster:
             ),
         )
 
-    def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None:
+    def write_ingress_hosts(self, ingress: Obj, hostnames: IngressHostnames) -> bool:
+        """Our entries in the Ingress's load-balancer list, every other entry kept.
+
+        The list is shared (ingress-nginx writes its address there), so it is never
+        replaced blindly: the status is read, changed and written back with its
+        resourceVersion, and on a conflict read again and redone, a few times. True
+        when the Ingress shows our entries as wanted (or is gone)."""
+        current: Obj | None = ingress
+        for _ in range(CONFLICT_ATTEMPTS):
+            if current is None:
+                return True
+            entries = hostnames.merged(load_balancer_entries(current))
+            if entries is None:
+                return True
+            self.fence()
+            try:
+                body(self._put_ingress_status(current, entries))
+                self._progress()
+                return True
+            except ApiException as error:
+                if error.status == 404:
+                    return True
+                if error.status != 409:
+                    log.warning(
+                        "ingress status write failed",
+                        route=object_key(ingress),
+                        status=error.status,
+                    )
+                    return False
+            current = self._live_ingress(current)
+        log.warning("ingress status write failed", route=object_key(ingress), status=409)
+        return False
+
+    def _put_ingress_status(self, ingress: Obj, entries: list[Any]) -> Any:
         metadata = ingress.get("metadata") or {}
-        body = {"status": {"loadBalancer": {"ingress": [{"hostname": h} for h in hosts] or None}}}
-        self._try(
-            "ingress status write",
-            object_key(ingress),
-            lambda: self._networking.patch_namespaced_ingress_status(
-                metadata.get("name"),
-                metadata.get("namespace") or "default",
-                body,
-                _content_type=MERGE,
-                _preload_content=False,
-            ),
+        status = {**(ingress.get("status") or {}), "loadBalancer": {"ingress": entries}}
+        return self._networking.replace_namespaced_ingress_status(
+            metadata.get("name"),
+            metadata.get("namespace") or "default",
+            {**ingress, "status": status},
+            _preload_content=False,
         )
 
+    def _live_ingress(self, ingress: Obj) -> Obj | None:
+        """The Ingress as the API server has it now, after a conflict (None: gone)."""
+        metadata = ingress.get("metadata") or {}
+        name, namespace = metadata.get("name", ""), metadata.get("namespace") or "default"
+        try:
+            return self.read_ingress(namespace, name)
+        except ClusterReadFailed:
+            return ingress  # the next attempt conflicts again, or the next pass retries
+
     def remove_finalizer(self, route: Obj) -> None:
+        self.fence()
         metadata = route.get("metadata") or {}
         kept = [f for f in metadata.get("finalizers") or [] if f != api.FINALIZER]
         body = {"metadata": {"finalizers": kept or None}}
@@ -304,11 +382,11 @@ class KubeCluster:
             if informer.covers(route):
                 informer.expect(route)
 
-    @staticmethod
-    def _try(what: str, key: str, call: Callable[[], Any]) -> None:
+    def _try(self, what: str, key: str, call: Callable[[], Any]) -> None:
         """A write whose answer is not needed: asked for raw and drained unread."""
         try:
             body(call())
+            self._progress()
         except ApiException as error:
             if error.status != 404:  # gone already: nothing to report on
                 log.warning(f"{what} failed", route=key, status=error.status)

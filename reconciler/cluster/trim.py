@@ -51,26 +51,21 @@ def service(obj: Obj) -> Obj:
 
 
 def node(obj: Obj) -> Obj:
-    """Labels, deletion, cordon, readiness and addresses: what makes a node an origin.
+    """Labels, deletion, cordon, taints, readiness and addresses: what makes a node an
+    origin (a node the cluster autoscaler is removing is tainted, not cordoned).
 
     Conditions keep their type and status only, so kubelet's heartbeats (which rewrite
-    their timestamps) leave the cached node unchanged and wake nothing."""
+    their timestamps) leave the cached node unchanged and wake nothing; taints keep
+    their key and effect, which is all a pass reads of them."""
     status = obj.get("status") or {}
+    spec = obj.get("spec") or {}
     conditions = [_pick(c, ("type", "status")) for c in status.get("conditions") or []]
+    taints = [_pick(t, ("key", "effect")) for t in spec.get("taints") or []]
     return {
         **_kind(obj),
         "metadata": _pick(obj.get("metadata") or {}, NODE_METADATA),
-        "spec": _pick(obj.get("spec") or {}, ("unschedulable",)),
+        "spec": {**_pick(spec, ("unschedulable",)), **({"taints": taints} if taints else {})},
         "status": {"conditions": conditions, "addresses": status.get("addresses") or []},
-    }
-
-
-def secret(obj: Obj) -> Obj:
-    """The credentials' values."""
-    return {
-        **_kind(obj),
-        "metadata": _pick(obj.get("metadata") or {}, IDENTITY),
-        "data": obj.get("data") or {},
     }
 
 

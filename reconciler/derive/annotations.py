@@ -6,11 +6,11 @@ Unknown keys under our prefix are errors rather than silently ignored, because a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from reconciler import api
-from reconciler.derive import fields
+from reconciler.derive import edge, fields
 from reconciler.errors import FieldError
 from reconciler.model import WEB_PROTOCOLS, DeletionPolicy, WebProtocol
 
@@ -23,6 +23,9 @@ OPTIONS = PREFIX + "options"
 DELETION_POLICY = PREFIX + "deletion-policy"
 PUBLISHED_PROTOCOLS = PREFIX + "published-protocols"
 ADOPT = api.ADOPT_ANNOTATION  # read by the controller from the Ingress, not part of the spec
+# The Edgio name the hosts are CNAMEd to, shown as the Ingress's load-balancer hostname
+# (reconciler.derive.edge); read from the Ingress or the EdgioRoute, not part of the spec.
+EDGE_HOSTNAME = PREFIX + "edge-hostname"
 KNOWN = (
     SHORTNAME,
     ORIGIN_HOSTNAME,
@@ -32,6 +35,7 @@ KNOWN = (
     DELETION_POLICY,
     PUBLISHED_PROTOCOLS,
     ADOPT,
+    EDGE_HOSTNAME,
 )
 
 
@@ -41,6 +45,21 @@ BOOLEANS = ("true", "false")
 def adopts(annotations: Mapping[str, str]) -> bool:
     """Whether a route (or its Ingress) asks to take over unmarked rules of its hosts."""
     return annotations.get(ADOPT) == "true"
+
+
+def edge_hostname_of(annotations: Mapping[str, str]) -> str | None:
+    """The edge name a route (or its Ingress) is annotated with, in normal form."""
+    value = annotations.get(EDGE_HOSTNAME)
+    return fields.normalise_host(value) if value is not None else None
+
+
+def edge_hostname_errors(
+    annotations: Mapping[str, str], hosts: Sequence[str] = ()
+) -> list[FieldError]:
+    """The annotated edge name's problem, if any, for an object publishing `hosts`."""
+    name = edge_hostname_of(annotations)
+    problem = edge.edge_hostname_problem(name, hosts) if name is not None else None
+    return [FieldError(field_of(EDGE_HOSTNAME), f"{name!r} {problem}")] if problem else []
 
 
 def field_of(key: str) -> str:

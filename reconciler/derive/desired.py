@@ -29,10 +29,17 @@ from reconciler.model import (
     Route,
     RouteRule,
     WebProtocol,
+    dns_name,
 )
 
 # Nodes with this label are left out of external load balancers, and so of the origin.
 EXCLUDE_NODE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
+# Nodes with one of these taints (any effect) are on their way out, and Kubernetes' service
+# controller drops them from load balancers at once: the cluster autoscaler taints a node
+# it is removing without cordoning it, and an operator marks a dead node out of service.
+LEAVING_NODE_TAINTS = frozenset(
+    {"ToBeDeletedByClusterAutoscaler", "node.kubernetes.io/out-of-service"}
+)
 
 ServiceIndex = Mapping[tuple[str, str], Mapping[str, Any]]  # (namespace, name) -> Service
 
@@ -49,6 +56,7 @@ class Settings:
     ttl: int = 60
     node_address_type: str = "ExternalIP"
     node_selector: tuple[tuple[str, str], ...] = ()
+    edge_hostnames: tuple[tuple[str, str], ...] = ()  # --edge-hostname: (shortname, name)
 
 
 class RuleState(enum.StrEnum):
@@ -128,15 +136,17 @@ def node_addresses(
     selector: Iterable[tuple[str, str]] = (),
 ) -> tuple[str, ...]:
     """IPv4 addresses of Ready, schedulable nodes that match the selector, sorted; nodes
-    labelled to be excluded from external load balancers are left out."""
+    labelled to be excluded from external load balancers, or tainted as leaving, are left
+    out."""
     wanted = dict(selector)
     found: set[str] = set()
     for node in nodes:
         metadata = node.get("metadata") or {}
         labels = metadata.get("labels") or {}
-        if metadata.get("deletionTimestamp") or (node.get("spec") or {}).get("unschedulable"):
+        spec = node.get("spec") or {}
+        if metadata.get("deletionTimestamp") or spec.get("unschedulable"):
             continue
-        if EXCLUDE_NODE_LABEL in labels:
+        if EXCLUDE_NODE_LABEL in labels or _leaving(spec):
             continue
         if any(labels.get(key) != value for key, value in wanted.items()):
             continue
@@ -153,6 +163,10 @@ def node_addresses(
     return tuple(sorted(found, key=ipaddress.IPv4Address))
 
 
+def _leaving(spec: Mapping[str, Any]) -> bool:
+    return any(t.get("key") in LEAVING_NODE_TAINTS for t in spec.get("taints") or [])
+
+
 def _is_ipv4(text: str) -> bool:
     try:
         ipaddress.IPv4Address(text)
@@ -162,9 +176,11 @@ def _is_ipv4(text: str) -> bool:
 
 
 def zone_of(hostname: str, zones: Iterable[str]) -> str | None:
-    """The managed zone a name belongs to: the longest matching suffix."""
-    matches = [z for z in zones if hostname == z or hostname.endswith("." + z)]
-    return max(matches, key=len) if matches else None
+    """The managed zone a name belongs to (as configured): the longest matching suffix,
+    names compared in normal form."""
+    name = dns_name(hostname)
+    matches = [z for z in zones if name == (n := dns_name(z)) or name.endswith("." + n)]
+    return max(matches, key=lambda z: len(dns_name(z))) if matches else None
 
 
 def desired_state(
@@ -207,7 +223,7 @@ def desired_state(
     holds = Holds(
         names=frozenset(origins) if not addresses else frozenset(),
         rules=frozenset(
-            (r.shortname, r.host, r.path)
+            (r.shortname, dns_name(r.host), r.path)
             for o in outcomes
             for r in o.rules
             if r.state in BACKEND_PROBLEMS
@@ -226,7 +242,7 @@ def desired_state(
     )
 
 
-RuleKey = tuple[str, str, str]  # (shortname, lower-case host, published path)
+RuleKey = tuple[str, str, str]  # (shortname, host in normal form, published path)
 Placed = tuple[RouteOutcome, tuple[str, str] | None]  # an outcome, and its origin (zone, name)
 # Pure functions of their inputs, reused while those stay the same (reconciler.memo).
 _ADDRESSES: Memo[tuple[str, ...]] = Memo()
@@ -286,7 +302,7 @@ class _Origin:
 
     @property
     def name(self) -> str:
-        return self.hostname[: -len(self.zone) - 1]
+        return dns_name(self.hostname)[: -len(dns_name(self.zone)) - 1]
 
 
 def _resolve(route: Route, settings: Settings) -> tuple[_Origin | None, list[FieldError]]:
@@ -305,7 +321,7 @@ def _resolve(route: Route, settings: Settings) -> tuple[_Origin | None, list[Fie
                 "spec.origin.hostname", "not set, and the controller has no --origin-hostname"
             )
         )
-    elif zone is None or zone == hostname:
+    elif zone is None or dns_name(zone) == dns_name(hostname):
         where = "the apex of" if zone else "in none of"
         errors.append(
             FieldError(
@@ -313,9 +329,24 @@ def _resolve(route: Route, settings: Settings) -> tuple[_Origin | None, list[Fie
                 f"{hostname!r} is {where} the managed DNS zones ({', '.join(settings.zones)})",
             )
         )
+    elif problem := _published_origin(route, hostname):
+        errors.append(FieldError("spec.origin.hostname", problem))
     if errors or not shortname or not hostname or not zone:
         return None, errors
     return _Origin(shortname, hostname, zone), []
+
+
+def _published_origin(route: Route, hostname: str) -> str | None:
+    """An origin that is one of the route's own published hosts would get the nodes' A
+    records at the site's name, and Edgio would fetch the site from itself."""
+    origin = fields.normalise_host(hostname)
+    if not any(fields.normalise_host(rule.host) == origin for rule in route.rules):
+        return None
+    return (
+        f"{hostname!r} is also a published host of this route: its A records would point "
+        "the site at the nodes and Edgio would fetch it from itself; use a name of its own "
+        "for the origin"
+    )
 
 
 def _route(
@@ -331,13 +362,13 @@ def _route(
         if shortname := route.shortname or settings.default_shortname:
             for rule in route.rules:
                 path = fields.published_path(rule.path, rule.path_type)
-                claims.setdefault((shortname, rule.host.lower(), path), route.key)
+                claims.setdefault((shortname, dns_name(rule.host), path), route.key)
         return RouteOutcome(route.key, origin_hostname=hostname, errors=tuple(errors)), None
     outcomes = []
     warnings: dict[str, RouteWarning] = {}
     for rule in route.rules:
         path = fields.published_path(rule.path, rule.path_type)
-        key = (origin.shortname, rule.host.lower(), path)
+        key = (origin.shortname, dns_name(rule.host), path)
         if key in claims:
             message = f"{rule.host}{path} is already published by the older route {claims[key]}"
             outcomes.append(

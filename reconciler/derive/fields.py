@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from reconciler.errors import FieldError
-from reconciler.model import WEB_PROTOCOLS, CdnOption, WebProtocol
+from reconciler.model import WEB_PROTOCOLS, CdnOption, WebProtocol, dns_name, url_path
 from reconciler.ownership import MARKER_OPTION, OWNER_HEADER, TXT_PREFIX
 
 _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
@@ -48,8 +48,8 @@ def choice_problem(value: object, allowed: Sequence[str]) -> str | None:
 
 
 def normalise_host(host: str) -> str:
-    """DNS names are case-insensitive; Edgio and our diff compare them as lower case."""
-    return host.strip().rstrip(".").lower()
+    """A host as a user typed it, in the one normal form names are compared in."""
+    return dns_name(host.strip())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -155,7 +155,10 @@ def tls_covers(patterns: frozenset[str] | None, host: str) -> bool:
 
 
 def published_path(path: str, path_type: str) -> str:
-    """Edgio treats a path ending in '/' as a directory prefix and any other as a file."""
+    """Edgio treats a path ending in '/' as a directory prefix and any other as a file.
+    The path is published in normal form (:func:`url_path`): equivalent spellings are
+    one path, and two routes claiming it conflict."""
+    path = url_path(path)
     if path_type == "Exact" or path.endswith("/"):
         return path
     return path + "/"

@@ -15,6 +15,7 @@ from reconciler import api
 from reconciler.derive import fields
 from reconciler.derive.annotations import (
     SHORTNAME,
+    edge_hostname_errors,
     field_of,
     parse_annotations,
     published_protocols,
@@ -68,13 +69,39 @@ def is_edgio_ingress(
     metadata = ingress.get("metadata") or {}
     if (metadata.get("labels") or {}).get(api.SELECT_LABEL) == api.SELECT_VALUE:
         return True
+    served = served_by(ingress, controllers, defaults)
+    return bool(served) and all(controller == controller_name for controller in served)
+
+
+def shows_our_status(
+    ingress: Mapping[str, Any],
+    controllers: Mapping[str, str],
+    controller_name: str = api.CONTROLLER_NAME,
+    defaults: Iterable[str] = (),
+) -> bool:
+    """Whether the Ingress's `status.loadBalancer` is ours to write: its class is ours, or
+    it has none and no default class names another controller. An Ingress selected only
+    by the `cdn: edgio` label but of, say, class nginx is ingress-nginx's to report on.
+    A class name no IngressClass defines is served by the controller that goes by that
+    name (ingress-nginx serves `nginx` without one), so `edgio` is ours."""
+    served = served_by(ingress, {api.SELECT_VALUE: controller_name, **controllers}, defaults)
+    return all(controller == controller_name for controller in served)
+
+
+def served_by(
+    ingress: Mapping[str, Any], controllers: Mapping[str, str], defaults: Iterable[str] = ()
+) -> list[str]:
+    """The controllers that serve an Ingress by its class (`spec.ingressClassName`, else
+    the legacy annotation, else the default classes); "" for a class that does not exist.
+    None at all: the Ingress names no class and the cluster has no default."""
+    metadata = ingress.get("metadata") or {}
     class_name = (ingress.get("spec") or {}).get("ingressClassName")
     if class_name is None:
         class_name = (metadata.get("annotations") or {}).get(api.LEGACY_CLASS_ANNOTATION)
     if class_name is not None:
-        return isinstance(class_name, str) and controllers.get(class_name) == controller_name
-    chosen = sorted(defaults)  # several defaults: the API server refuses to choose either
-    return bool(chosen) and all(controllers.get(name) == controller_name for name in chosen)
+        return [controllers.get(class_name, "") if isinstance(class_name, str) else ""]
+    # several defaults: the API server refuses to choose either, so all must be ours
+    return [controllers.get(name, "") for name in sorted(defaults)]
 
 
 def derive_route(ingress: Mapping[str, Any]) -> DerivedRoute:
@@ -89,6 +116,7 @@ def derive_route(ingress: Mapping[str, Any]) -> DerivedRoute:
     tls_hosts = _tls_hosts(spec, warnings)
     rules = _rules(spec, _Publishing(tls_hosts, protocols), errors, warnings)
     route_spec["rules"] = rules
+    errors.extend(edge_hostname_errors(annotations, [rule["host"] for rule in rules]))
     if "shortname" not in route_spec:
         _infer_shortname(route_spec, rules, errors)
     route_spec.setdefault("deletionPolicy", "Delete")

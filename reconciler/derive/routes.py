@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from reconciler import api
 from reconciler.derive import fields
-from reconciler.derive.annotations import adopts
+from reconciler.derive.annotations import adopts, edge_hostname_errors, edge_hostname_of
 from reconciler.derive.ingress import object_key
 from reconciler.errors import FieldError, InvalidObject
 from reconciler.model import (
@@ -52,6 +52,8 @@ def route_from_object(obj: Mapping[str, Any]) -> Route:
     if problem := fields.choice_problem(policy, [p.value for p in DeletionPolicy]):
         errors.append(FieldError("spec.deletionPolicy", problem))
     rules = _rules(spec.get("rules"), errors)
+    annotations = metadata.get("annotations") or {}
+    errors.extend(edge_hostname_errors(annotations, [rule.host for rule in rules]))
     if errors:
         raise InvalidObject(api.KIND, object_key(obj), errors)
     return Route(
@@ -66,7 +68,8 @@ def route_from_object(obj: Mapping[str, Any]) -> Route:
         deletion_policy=DeletionPolicy(policy),
         created=metadata.get("creationTimestamp") or "",
         deleting=bool(metadata.get("deletionTimestamp")),
-        adopt=adopts(metadata.get("annotations") or {}),
+        adopt=adopts(annotations),
+        edge_hostname=edge_hostname_of(annotations),
     )
 
 

@@ -6,7 +6,8 @@ the same Protocol without touching derive, diff or the loop.
 
 A listing is a :class:`Listing`: a plain list of the objects (each id once), plus
 `complete` (False when the collection kept changing while it was paged, so something
-may be missing and the planner must not delete) and `unreadable` (objects the provider
+may be missing and the planner must neither delete, nor create in that zone or account
+what may be there already) and `unreadable` (objects the provider
 holds that could not be read; they are left alone as foreign and reported).
 
 A create is posted at most once per call after an answer that may hide a write: when
@@ -45,7 +46,8 @@ class Listing(list[T]):
     It is a list, so code that only iterates needs nothing new. `complete` is False when
     the collection changed while it was paged (an object repeated or missing, a total
     that moved) and one more listing saw it change again: some object may be missing,
-    so the pass must not delete anything (see :func:`reconciler.diff.plan`).
+    so the pass must not delete anything, nor create anything in this zone or account
+    (see :func:`reconciler.diff.plan` and :class:`reconciler.diff.Unlisted`).
     """
 
     def __init__(
@@ -92,17 +94,26 @@ class ProviderError(Exception):
     `retryable`: trying the same call again may succeed. `maybe_applied`: a write that
     failed this way may still have been carried out (the server may have acted before
     the answer was lost), so a create must not be posted again on the strength of it.
+    `retry_after`: the seconds the server asked us to wait (its Retry-After), if any.
     """
 
     reason = "ProviderError"
     retryable = False
     maybe_applied = False
 
-    def __init__(self, provider: str, operation: str, message: str, status: int | None = None):
+    def __init__(
+        self,
+        provider: str,
+        operation: str,
+        message: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ):
         self.provider = provider
         self.operation = operation
         self.status = status
         self.message = message
+        self.retry_after = retry_after
         super().__init__(f"{provider} {operation}: {message}")
 
 
@@ -138,12 +149,13 @@ class Throttled(ProviderError):
         status: int | None = 429,
         retry_after: float | None = None,
     ):
-        super().__init__(provider, operation, message, status)
-        self.retry_after = retry_after
+        super().__init__(provider, operation, message, status, retry_after)
 
 
 class ServerError(ProviderError):
-    """A 5xx, or a 2xx answer we cannot read (not JSON, or not the expected shape)."""
+    """A 5xx, or a 2xx answer we cannot read (not JSON, or not the expected shape).
+
+    A 503 may say when to come back (Retry-After, RFC 9110 §10.2.3), as a 429 does."""
 
     reason = "ProviderServerError"
     retryable = True

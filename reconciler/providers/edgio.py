@@ -7,7 +7,9 @@ carried as an option. Every call is HMAC-signed by :class:`LlnwAuth`.
 A rule is one service instance with one protocol set per published protocol (Edgio
 allows two), alike but for `publishedProtocol`. Our marker is looked for in every set (a
 portal edit can put another set in front of ours), and the rule's source fields are read
-through the set that carries it (else the first). An instance that
+through the set that carries it (else the first). Every set is read: when they are not
+all alike (a portal edit to one of them), the rule keeps them all in `protocol_sets`, so
+it lists as drift and a write puts back what the route wants. An instance that
 cannot be read at all (no protocol set, a port that is not a number, a `null` option)
 is skipped as foreign and reported in the listing's `unreadable`; it never fails the
 listing.
@@ -21,13 +23,24 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, cast
 from urllib.parse import quote
 
 import requests
 
 from reconciler import ownership
-from reconciler.model import WEB_PROTOCOLS, CdnOption, CdnRule, WebProtocol
+from reconciler.model import (
+    WEB_PROTOCOLS,
+    CdnOption,
+    CdnRule,
+    OwnerMarker,
+    ProtocolSet,
+    WebProtocol,
+    dns_name,
+    url_path,
+)
 from reconciler.providers.base import (
     Conflict,
     Listing,
@@ -89,6 +102,7 @@ class EdgioCdn:
         policy: RetryPolicy = DEFAULT_POLICY,
         timeout: float = 30.0,
         service_profile: str = "LLNW-Generic",
+        progress: Callable[[], None] = lambda: None,
         writer: str = "",
     ):
         self.user = user
@@ -103,6 +117,7 @@ class EdgioCdn:
             auth=LlnwAuth(user, shared_key_hex),
             credential_id=fingerprint(PROVIDER, user, shared_key_hex),
             secrets=(shared_key_hex,),
+            progress=progress,
             message=server_message,
             writer=writer,
         )
@@ -224,23 +239,13 @@ class EdgioCdn:
             rule = _read_rule(instance)
             if isinstance(rule, Unreadable):
                 continue
-            if rule.published_host.lower() == host.lower() and rule.published_path == path:
+            if rule.key[1:] == (dns_name(host), url_path(path)):
                 return rule
         return None
 
     def _payload(self, rule: CdnRule) -> dict[str, Any]:
-        options = rule.options
-        if rule.owner is not None:
-            options = (*options, ownership.marker_option(rule.owner))
-        protocol_sets = [
-            {
-                "publishedProtocol": published,
-                "sourceProtocol": rule.source_protocol,
-                "sourcePort": rule.source_port,
-                "options": [{"name": o.name, "parameters": list(o.parameters)} for o in options],
-            }
-            for published in rule.published_protocols
-        ]
+        marker = () if rule.owner is None else (ownership.marker_option(rule.owner),)
+        protocol_sets = [_protocol_set(item, marker) for item in rule.sets]
         body = {
             "serviceKey": {"name": "delivery"},
             "serviceProfileName": self.service_profile,
@@ -251,6 +256,20 @@ class EdgioCdn:
             "protocolSets": protocol_sets,
         }
         return {"body": body, "accounts": [{"shortname": rule.shortname}]}
+
+
+def _protocol_set(item: ProtocolSet, marker: tuple[CdnOption, ...]) -> dict[str, Any]:
+    """One set on the wire, with our marker (when the rule is ours) among its options."""
+    options = (*item.options, *marker)
+    body: dict[str, Any] = {
+        "publishedProtocol": item.published_protocol,
+        "sourceProtocol": item.source_protocol,
+        "sourcePort": item.source_port,
+        "options": [{"name": o.name, "parameters": list(o.parameters)} for o in options],
+    }
+    if item.published_port is not None:
+        body["publishedPort"] = item.published_port
+    return body
 
 
 def _segment(value: str) -> str:
@@ -321,23 +340,40 @@ def _protocol(value: Any, name: str) -> WebProtocol:
     return cast(WebProtocol, value)
 
 
-def _published_protocols(protocol_sets: list[Any]) -> tuple[WebProtocol, ...]:
-    """The protocols the rule is published on, one per set, in WEB_PROTOCOLS order."""
-    found = {_protocol(s["publishedProtocol"], "publishedProtocol") for s in protocol_sets}
-    return tuple(p for p in WEB_PROTOCOLS if p in found)
+def _protocol_sets(sets: Any) -> tuple[OwnerMarker | None, int, tuple[ProtocolSet, ...]]:
+    """Our marker, which set the rule is read through (the one carrying a marker, else
+    the first), and every set as listed."""
+    if not isinstance(sets, list) or not sets:
+        raise ValueError("no protocol sets")
+    read = [(*ownership.split_marker(_options(item)), item) for item in sets]
+    listed = tuple(
+        ProtocolSet(
+            _protocol(item["publishedProtocol"], "publishedProtocol"),
+            _protocol(item["sourceProtocol"], "sourceProtocol"),
+            _port(item.get("sourcePort")),
+            options,
+            _port(item.get("publishedPort"), "publishedPort"),
+        )
+        for _, options, item in read
+    )
+    index = next((i for i, (marker, _, _) in enumerate(read) if marker is not None), 0)
+    return read[index][0], index, listed
+
+
+def _alike(listed: tuple[ProtocolSet, ...], main: ProtocolSet) -> bool:
+    """Whether every set is `main` on its own published protocol, as we write them."""
+    same = replace(main, published_port=None)
+    return len({s.published_protocol for s in listed}) == len(listed) and all(
+        replace(s, published_protocol=main.published_protocol) == same for s in listed
+    )
 
 
 def _to_rule(instance: Any) -> CdnRule:
-    """A delivery instance as a CdnRule, our marker split out of its options. The rule
-    is read through the protocol set that carries our marker, else through the first."""
+    """A delivery instance as a CdnRule, our marker split out of its options."""
     body = instance["body"]
-    sets = body["protocolSets"]
-    if not isinstance(sets, list) or not sets:
-        raise ValueError("no protocol sets")
-    read = [(ownership.split_marker(_options(item)), item) for item in sets]
-    (owner, options), protocol_set = next(
-        (entry for entry in read if entry[0][0] is not None), read[0]
-    )
+    owner, index, listed = _protocol_sets(body["protocolSets"])
+    main = listed[index]
+    published = {s.published_protocol for s in listed}
     status, revision = instance.get("status"), instance.get("revision")
     state = status.get("state") if isinstance(status, dict) else None
     version = revision.get("versionNumber") if isinstance(revision, dict) else None
@@ -348,12 +384,13 @@ def _to_rule(instance: Any) -> CdnRule:
         published_host=_text(body["publishedHostname"], "publishedHostname"),
         published_path=normal_path(_text(body.get("publishedUrlPath") or "", "publishedUrlPath")),
         source_host=_text(body["sourceHostname"], "sourceHostname"),
-        source_port=_port(protocol_set.get("sourcePort")),
+        source_port=main.source_port,
         source_path=normal_path(_text(body.get("sourceUrlPath") or "", "sourceUrlPath")),
-        published_protocols=_published_protocols(sets),
-        source_protocol=_protocol(protocol_set["sourceProtocol"], "sourceProtocol"),
-        options=options,
+        published_protocols=tuple(p for p in WEB_PROTOCOLS if p in published),
+        source_protocol=main.source_protocol,
+        options=main.options,
         owner=owner,
+        protocol_sets=() if _alike(listed, main) else listed,
         id=_text(instance["uuid"], "uuid"),
         state=state if isinstance(state, str) else None,
         version=version if isinstance(version, int) and not isinstance(version, bool) else None,
@@ -377,12 +414,12 @@ def _to_option(option: Any) -> CdnOption:
     return CdnOption(_text(option["name"], "option name"), tuple(parameters))
 
 
-def _port(value: Any) -> int | None:
+def _port(value: Any, name: str = "sourcePort") -> int | None:
     """A port as an integer; a JSON number with an integral value (8080.0) is one."""
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"sourcePort {value!r} is not an integer")
+        raise ValueError(f"{name} {value!r} is not an integer")
     return value

@@ -186,9 +186,10 @@ class RetryPolicy:
     `attempts`: requests a call may make for one request, counting the first; the
     retries (`attempts - 1`) are shared by every request of the call. Waits grow
     exponentially from `initial_wait` up to `max_wait`, with jitter. A server's
-    `Retry-After` is honoured exactly when it is at most `max_retry_after`; a longer one
-    fails the call at once as :class:`Throttled` (with `retry_after`), so the loop backs
-    off instead of retrying early against the server's instruction.
+    `Retry-After` (on a 429 or a 503) is honoured exactly when it is at most
+    `max_retry_after`; a longer one fails the call at once (:class:`Throttled` or
+    :class:`ServerError`, with `retry_after`), so the loop backs off instead of
+    retrying early against the server's instruction.
     """
 
     attempts: int = 6
@@ -250,7 +251,7 @@ class Budget:
         """Tenacity asks for the wait before it asks `stop`: this is for the retry
         that `stop` is about to allow, number ``spent + 1``."""
         error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, Throttled) and error.retry_after is not None:
+        if isinstance(error, ProviderError) and error.retry_after is not None:
             return float(error.retry_after)
         return self.backoff(self.spent + 1)
 
@@ -369,9 +370,11 @@ class HttpTransport:
         credential_id: str,
         secrets: tuple[str, ...] = (),
         message: MessageReader = raw_message,
+        progress: Callable[[], None] = lambda: None,
         writer: str = "",
     ):
         self.provider = provider
+        self._progress = progress  # told of every answer that went through (liveness)
         self.base_url = base_url.rstrip("/")
         self.limiter = shared_limiter(self.base_url, credential_id, rate, burst)
         self.policy = policy
@@ -400,7 +403,7 @@ class HttpTransport:
                 return False
             if write and error.maybe_applied:
                 return False
-            if isinstance(error, Throttled) and error.retry_after is not None:
+            if error.retry_after is not None:
                 return error.retry_after <= self.policy.max_retry_after
             return True
 
@@ -510,6 +513,7 @@ class HttpTransport:
             )
         if 200 <= response.status_code < 300:
             PROVIDER_CALLS.labels(self.provider, operation, "ok").inc()
+            self._progress()
             return response
         failure = self._error(operation, response)
         PROVIDER_CALLS.labels(self.provider, operation, failure.reason).inc()
@@ -572,8 +576,8 @@ class HttpTransport:
                 "(only same-host 307/308 are, so credentials stay with the API)",
                 status,
             )
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
             return Throttled(self.provider, operation, message, status, retry_after)
         if status == 408:
             return Unavailable(self.provider, operation, message, status, maybe_applied=False)
@@ -586,6 +590,7 @@ class HttpTransport:
         }
         if status in kinds:
             return kinds[status](self.provider, operation, message, status)
-        if status >= 500:
-            return ServerError(self.provider, operation, message, status)
+        if status >= 500:  # RFC 9110 gives a 503 (and no other 5xx) a Retry-After
+            later = retry_after if status == 503 else None
+            return ServerError(self.provider, operation, message, status, later)
         return ValidationFailed(self.provider, operation, message, status)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
@@ -181,6 +182,7 @@ class VultrDns:
         burst: int = 5,
         policy: RetryPolicy = DEFAULT_POLICY,
         timeout: float = 10.0,
+        progress: Callable[[], None] = lambda: None,
         writer: str = "",
     ):
         key = _check_api_key(api_key)
@@ -194,6 +196,7 @@ class VultrDns:
             auth=_BearerToken(key),
             credential_id=fingerprint(PROVIDER, key),
             secrets=(key,),
+            progress=progress,
             message=_error_message,
             writer=writer,
         )
@@ -274,7 +277,7 @@ class VultrDns:
     def update_record(self, current: DnsRecord, desired: DnsRecord) -> DnsRecord:
         """PATCH name, data and ttl in place; Vultr cannot change a record's type."""
         record_id = _require_id(current, "update_record")
-        if (desired.zone, desired.type) != (current.zone, current.type):
+        if (desired.at[0], desired.type) != (current.at[0], current.type):
             raise ValueError(
                 f"VultrDns.update_record: record {current.fqdn!r} cannot change zone or type"
             )

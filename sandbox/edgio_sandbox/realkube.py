@@ -21,8 +21,13 @@ What it sets up, all in one temporary directory removed on stop:
 Authorization is RBAC, as in a cluster; the admin token is in `system:masters`. With
 `anonymous_admin`, requests without credentials are bound to `cluster-admin`, as the
 emulator takes any request: the conformance tests send raw HTTP requests without a token.
-There is no kube-controller-manager, as in envtest: nothing garbage-collects dependents
-or empties a deleted namespace.
+Beside them runs kube-controller-manager with the `controllers` asked for (all of
+:data:`CONTROLLERS` unless told otherwise; none: no controller-manager), as in a cluster:
+the garbage collector, the namespace controller, Deployments, ReplicaSets, Jobs,
+CronJobs, ServiceAccounts and their tokens, and node lifecycle. It signs
+ServiceAccount tokens with the API server's key and authenticates with the admin token.
+There is no kube-scheduler and no kubelet: pods stay Pending unless the sandbox's pod
+runner (`edgio_sandbox.pods`) binds and runs them.
 """
 
 from __future__ import annotations
@@ -50,23 +55,49 @@ Objs = list[Obj]
 #: The release `tools/kube/go.mod` pins; the cache directory is named after it.
 KUBE_VERSION = "1.34.4"
 
+BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
+
+#: The controllers a cluster runs that the tests and the sandbox rely on (the defaults
+#: minus those for volumes, certificates, IPAM and services, which nothing here uses).
+CONTROLLERS = (
+    "garbage-collector-controller",
+    "namespace-controller",
+    "deployment-controller",
+    "replicaset-controller",
+    "job-controller",
+    "cronjob-controller",
+    "ttl-after-finished-controller",
+    "serviceaccount-controller",
+    "serviceaccount-token-controller",
+    "node-lifecycle-controller",
+    "taint-eviction-controller",
+    "pod-garbage-collector-controller",
+    "validatingadmissionpolicy-status-controller",
+)
+
 SERVICE_CIDR = "10.96.0.0/12"  # the kubeadm default, which the emulator allocates from too
 NODE_PORT_RANGE = "30000-32767"
 
 
 def default_binaries() -> Path:
-    """Where `tools/kube/build.sh` puts etcd and kube-apiserver: outside any clone, so every
-    clone on the machine shares one build."""
+    """Where `tools/kube/build.sh` put its newest build: outside any clone, so every clone
+    on the machine shares one build. The build names its directory in
+    `kube-<version>.current` (each build has its own directory, so a rebuild never
+    replaces binaries a running test uses)."""
     override = os.environ.get("EDGIO_INGRESS_KUBE_BIN")
     if override:
         return Path(override)
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "edgio-ingress" / f"kube-{KUBE_VERSION}"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"))
+    pointer = cache / "edgio-ingress" / f"kube-{KUBE_VERSION}.current"
+    try:
+        return Path(pointer.read_text().strip())
+    except FileNotFoundError:
+        return pointer.with_suffix("")  # nothing built yet: the name the error shows
 
 
 def binaries_present(directory: Path | None = None) -> bool:
     directory = directory or default_binaries()
-    return all(os.access(directory / name, os.X_OK) for name in ("etcd", "kube-apiserver"))
+    return all(os.access(directory / name, os.X_OK) for name in BINARIES)
 
 
 class RealKubeError(RuntimeError):
@@ -94,12 +125,14 @@ class RealKube:
         *,
         start_timeout: float = 120.0,
         anonymous_admin: bool = False,
+        controllers: Sequence[str] = CONTROLLERS,
     ):
         self.binaries = binaries or default_binaries()
         self.host = host
         self.port = port
         self.start_timeout = start_timeout
         self.anonymous_admin = anonymous_admin
+        self.controllers = tuple(controllers)
         self.token = secrets.token_hex(16)
         self.workdir: Path | None = None
         self._processes: list[subprocess.Popen[bytes]] = []
@@ -120,7 +153,7 @@ class RealKube:
     def start(self) -> Self:
         if not binaries_present(self.binaries):
             raise RealKubeError(
-                f"no etcd and kube-apiserver in {self.binaries}: run `make kube-binaries`"
+                f"no {', '.join(BINARIES)} in {self.binaries}: run `make kube-binaries`"
             )
         began = time.monotonic()
         self.workdir = Path(tempfile.mkdtemp(prefix="edgio-realkube-"))
@@ -128,6 +161,8 @@ class RealKube:
             self._certificates(self.workdir)
             etcd_url = self._start_etcd(self.workdir)
             self._start_apiserver(self.workdir, etcd_url)
+            if self.controllers:
+                self._start_controller_manager(self.workdir)
         except BaseException:
             self.stop()
             raise
@@ -207,10 +242,14 @@ class RealKube:
             answer = session.put(path, json=body, timeout=10)
         answer.raise_for_status()
         created: Obj = answer.json()
-        if "status" in obj:
-            body = {**created, "status": obj["status"]}
+        if "status" in obj:  # merged, not replaced: a controller may have written meanwhile
             path = f"{collection}/{meta['name']}/status"
-            answer = session.put(path, json=body, timeout=10)
+            answer = session.patch(
+                path,
+                json={"status": obj["status"]},
+                headers={"Content-Type": "application/merge-patch+json"},
+                timeout=10,
+            )
             answer.raise_for_status()
             created = answer.json()
         return created
@@ -338,9 +377,7 @@ class RealKube:
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 f"--service-node-port-range={NODE_PORT_RANGE}",
                 "--allow-privileged=true",
-                # Pods would wait for a default ServiceAccount that only the
-                # controller-manager creates.
-                "--disable-admission-plugins=ServiceAccount",
+                *self._admission(),
                 # No Endpoints kept for the `kubernetes` Service: fewer writes, same API.
                 "--endpoint-reconciler-type=none",
                 "--enable-priority-and-fairness=false",
@@ -381,6 +418,40 @@ class RealKube:
                 process,
                 lambda: _ok(anonymous.get(self.url + "/api/v1/namespaces", timeout=2)),
             )
+
+    def _admission(self) -> tuple[str, ...]:
+        """ServiceAccount admission (a pod's default account, its token volume) only
+        beside the ServiceAccount controller: else no namespace has a `default` account
+        and every pod would be refused."""
+        if "serviceaccount-controller" in self.controllers:
+            return ()
+        return ("--disable-admission-plugins=ServiceAccount",)
+
+    def _start_controller_manager(self, workdir: Path) -> None:
+        """kube-controller-manager with the admin token; ready once it has logged the start
+        of every controller asked for (it serves no health endpoint here)."""
+        kubeconfig = self.kubeconfig(workdir / "controller-manager.kubeconfig")
+        name = "kube-controller-manager"
+        process = self._spawn(
+            name,
+            [
+                str(self.binaries / name),
+                f"--kubeconfig={kubeconfig}",
+                f"--controllers={','.join(self.controllers)}",
+                f"--service-account-private-key-file={workdir / 'sa.key'}",
+                f"--root-ca-file={workdir / 'ca.crt'}",
+                "--leader-elect=false",  # one per server: no election, no Lease renewals
+                "--secure-port=0",  # no health endpoint on a host port nobody reads
+            ],
+            workdir,
+        )
+        started = [f'"Started controller" controller="{c}"' for c in self.controllers]
+
+        def all_started() -> bool:
+            log = self._logs[name].read_text(errors="replace")
+            return all(line in log for line in started)
+
+        self._await(name, process, all_started)
 
     def _await(
         self, name: str, process: subprocess.Popen[bytes], ready: Callable[[], bool]

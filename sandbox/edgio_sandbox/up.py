@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.kube import KubeEmulator
+from edgio_sandbox.pods import PodRunner, PodRunnerError
 from edgio_sandbox.realkube import RealKube, RealKubeError
 from edgio_sandbox.vultr import VultrEmulator
 
@@ -85,6 +87,17 @@ def start_edgio(args: argparse.Namespace) -> Running:
 STARTERS: list[Starter] = [start_kube, start_vultr, start_edgio]
 
 
+def start_pods(running: list[Running]) -> Running:
+    """With --run-pods, the pod runner on the real API server: its pods reach every
+    server started before it at the same loopback URLs as the host (see
+    `edgio_sandbox.pods.netns`), so the env file's values work inside a pod too."""
+    kube = next(r.server for r in running if isinstance(r.server, RealKube))
+    urls = [value for r in running for value in r.info().values() if "://" in value]
+    ports = [port for port in (urlsplit(url).port for url in urls) if port]
+    runner = PodRunner(kube, forward=ports).start()
+    return Running(runner, lambda: {}, lambda: {})
+
+
 def register(commands: Any) -> None:
     """Add `up` to the `edgio-sandbox` command's subparsers."""
     up = commands.add_parser("up", help="start the emulators; print their addresses as JSON")
@@ -100,6 +113,12 @@ def register(commands: Any) -> None:
         "--kube-bin",
         type=Path,
         help="where etcd and kube-apiserver are (default: what tools/kube/build.sh built)",
+    )
+    up.add_argument(
+        "--run-pods",
+        action="store_true",
+        help="with --real-kube: register Nodes and run their pods, as kubelet would "
+        "(needs root; images named *edgio-ingress run as the installed command)",
     )
     up.add_argument("--vultr-port", type=int, default=0, help="Vultr DNS API port (0: any free)")
     up.add_argument("--edgio-port", type=int, default=0, help="Edgio Config API port (0: any free)")
@@ -128,9 +147,14 @@ def run(args: argparse.Namespace, starters: list[Starter] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    run_pods = getattr(args, "run_pods", False)
+    if run_pods and not args.real_kube:
+        print("error: --run-pods needs --real-kube (the emulator runs no pods)", file=sys.stderr)
+        return 2
     running: list[Running] = []
     try:
-        for starter in starters or STARTERS:
+        pods: list[Starter] = [lambda _: start_pods(running)] if run_pods else []
+        for starter in [*(starters or STARTERS), *pods]:
             try:
                 running.append(starter(args))
             except OSError as error:
@@ -138,7 +162,7 @@ def run(args: argparse.Namespace, starters: list[Starter] | None = None) -> int:
                     f"error: cannot start the sandbox: {error.strerror or error}", file=sys.stderr
                 )
                 return 1
-            except RealKubeError as error:
+            except (RealKubeError, PodRunnerError) as error:
                 print(f"error: cannot start the sandbox: {error}", file=sys.stderr)
                 return 1
         info: dict[str, str] = {}

@@ -85,10 +85,20 @@ def route(name: str, **spec: Any) -> Obj:
     }
 
 
+def route_with_paths(name: str, path_type: str, *paths: str) -> Obj:
+    """An EdgioRoute publishing each path on HOST, all to the same backend."""
+    backend = {"service": {"name": "web-svc", "port": {"name": "http"}}}
+    rules = [{"host": HOST, "path": p, "pathType": path_type, "backend": backend} for p in paths]
+    return route(name, rules=rules)
+
+
 def many_paths(count: int) -> Obj:
     backend = {"service": {"name": "web-svc", "port": {"name": "http"}}}
     paths = [{"path": f"/p{i}", "pathType": "Exact", "backend": backend} for i in range(count)]
     return ingress("many", spec={"rules": [{"host": HOST, "http": {"paths": paths}}]})
+
+
+ORIGIN = "cdn.edgio.io/origin-hostname"
 
 
 def annotated(name: str, key: str, value: str) -> Obj:
@@ -191,6 +201,18 @@ CASES: tuple[Case, ...] = (
         "must be a fully qualified DNS name in a zone the controller manages",
     ),
     ingress_case(
+        "edge-hostname-is-an-own-host",
+        ingress(
+            "a15",
+            host="www.shop.example",
+            annotations={
+                "cdn.edgio.io/shortname": "exampleco",
+                "cdn.edgio.io/edge-hostname": "www.shop.example",
+            },
+        ),
+        "is one of the route's own hosts: external-dns would write a CNAME of that host to itself",
+    ),
+    ingress_case(
         "shortname-malformed",
         annotated("a12", "shortname", "Example_Co"),
         "must be an Edgio shortname",
@@ -210,6 +232,14 @@ CASES: tuple[Case, ...] = (
         "default/a14",
         "InvalidSpec",
         "'example.com' is the apex of the managed",
+    ),
+    Case(
+        "origin-hostname-is-a-published-host",
+        (ingress("a15", host="www.example.com", annotations={ORIGIN: "www.example.com"}),),
+        "EdgioRoute",
+        "default/a15",
+        "InvalidSpec",
+        "spec.origin.hostname: 'www.example.com' is also a published host of this route",
     ),
     # --- hosts -----------------------------------------------------------------------------
     ingress_case(
@@ -424,6 +454,15 @@ CASES: tuple[Case, ...] = (
         "default/good",
     ),
     Case(
+        # RFC 3986 section 6.2.2: %67 is "g" and %6F is "o", so this is the URL of /good.
+        "equivalent-spelling-of-a-published-path",
+        (ingress("c3", "/%67%6Fod"),),
+        "EdgioRoute",
+        "default/c3",
+        "Conflict",
+        "default/good",
+    ),
+    Case(
         "user-route-takes-the-ingress-name",
         (route("c2"), ingress("c2", "/c2-from-ingress")),
         "Ingress",
@@ -436,23 +475,18 @@ CASES: tuple[Case, ...] = (
         # The CRD refuses two rules with one host and path; these two differ as written
         # but both publish the directory /r1/ at Edgio.
         "route-rule-twice",
-        (
-            route(
-                "r1",
-                rules=[
-                    {
-                        "host": HOST,
-                        "path": path,
-                        "pathType": "Prefix",
-                        "backend": {"service": {"name": "web-svc", "port": {"name": "http"}}},
-                    }
-                    for path in ("/r1", "/r1/")
-                ],
-            ),
-        ),
+        (route_with_paths("r1", "Prefix", "/r1", "/r1/"),),
         "InvalidSpec",
         f"publishes {HOST}/r1/ twice",
         "r1",
+    ),
+    route_case(
+        # One path in two spellings: percent-encoded UTF-8 with lower-case hex, and as typed.
+        "route-path-twice-in-two-spellings",
+        (route_with_paths("r1e", "Exact", "/caf%c3%a9", "/café"),),
+        "InvalidSpec",
+        f"publishes {HOST}/caf%C3%A9 twice",
+        "r1e",
     ),
     route_case(
         "route-origin-outside-zones",
@@ -467,6 +501,26 @@ CASES: tuple[Case, ...] = (
         "InvalidSpec",
         "'example.com' is the apex of the managed DNS zones",
         "r3",
+    ),
+    route_case(
+        "route-origin-is-a-published-host",
+        (
+            route(
+                "r6",
+                origin={"hostname": "shop.example.com"},
+                rules=[
+                    {
+                        "host": "shop.example.com",
+                        "path": "/r6",
+                        "pathType": "Exact",
+                        "backend": {"service": {"name": "web-svc", "port": {"name": "http"}}},
+                    }
+                ],
+            ),
+        ),
+        "InvalidSpec",
+        "'shop.example.com' is also a published host of this route",
+        "r6",
     ),
     route_case(
         "route-option-forges-owner-marker",

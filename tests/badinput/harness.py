@@ -10,7 +10,7 @@ answers, status and Events) is the product's own code.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -25,6 +25,7 @@ from reconciler.model import Action
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
 from reconciler.routeset import RouteWrite, WriteAction
+from reconciler.status import IngressHostnames
 from reconciler.sync import PassResult, PassSettings, Snapshot, run_once
 from tests.support import FAST
 
@@ -115,8 +116,8 @@ class MemoryCluster:
         if key in self.routes:
             self.routes[key]["status"] = status
 
-    def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None:
-        return None
+    def write_ingress_hosts(self, ingress: Obj, hostnames: IngressHostnames) -> bool:
+        return True
 
     def remove_finalizer(self, route: Obj) -> None:
         self.routes.pop(object_key(route), None)

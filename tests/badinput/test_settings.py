@@ -67,6 +67,45 @@ CASES = (
         "--origin-hostname: 'origin.example.org' is not a name inside a managed --zone",
     ),
     SettingCase(
+        "origin-hostname-too-long-for-its-ownership-name",
+        ("--origin-hostname", f"{'o' * 62}.example.com"),
+        (),
+        2,
+        f"--origin-hostname: '{'o' * 62}.example.com' is too long for its ownership record",
+    ),
+    *(
+        SettingCase(
+            f"owner-id-{name}",
+            ("--owner-id", value),
+            (),
+            2,
+            f"--owner-id: {value!r} may hold only letters, digits, '.', '_' and '-'",
+        )
+        for name, value in (
+            ("trailing-blank", "cluster-a "),
+            ("leading-blank", " cluster-a"),
+            ("comma", "cluster,a"),
+            ("equals", "owner=a"),
+            ("slash", "cluster/a"),
+            ("quote", 'cluster"a'),
+            ("too-long", "x" * 64),
+        )
+    ),
+    SettingCase(
+        "edge-hostname",
+        ("--edge-hostname", "exampleco"),
+        (),
+        2,
+        "--edge-hostname: 'exampleco' is not SHORTNAME=NAME",
+    ),
+    SettingCase(
+        "edge-hostname-env",
+        (),
+        (("EDGIO_INGRESS_EDGE_HOSTNAME", "exampleco=not a name"),),
+        2,
+        "--edge-hostname: 'exampleco=not a name' must be a fully qualified DNS name",
+    ),
+    SettingCase(
         "zone-env",
         (),
         (("EDGIO_INGRESS_DNS_ZONE", "exa mple.com"),),

@@ -94,7 +94,7 @@ class Leadership:
 
         def start() -> None:
             cut.append(self.mid_pass_leader())
-            cut[0].proxy.cut(mode)  # type: ignore[arg-type]
+            cut[0].proxy.cut(mode)
 
         return [Event(at, start), Event(at + length, lambda: cut[0].proxy.restore())]
 

@@ -8,6 +8,7 @@ holderIdentity and sends with every provider write, so the servers' records name
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ import sys
 from pathlib import Path
 
 from edgio_sandbox.kubeconfig import write_kubeconfig
-from tests.chaos.proxy import Proxy
+from tests.support import TcpProxy
 
 BIN = Path(sys.executable).parent
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
@@ -49,7 +50,8 @@ class Controller:
         self, name: str, env: dict[str, str], home: Path, kube_port: int, once: bool = False
     ):
         self.name, self.home, self.once = name, home, once
-        self.proxy = Proxy(kube_port).start()
+        self._stack = contextlib.ExitStack()
+        self.proxy = self._stack.enter_context(TcpProxy(f"http://127.0.0.1:{kube_port}"))
         kubeconfig = write_kubeconfig(
             home / f"kubeconfig-{name}", "sandbox", {"server": self.proxy.url}, "sandbox-token"
         )
@@ -104,7 +106,7 @@ class Controller:
             self.process.terminate()
             if not self.wait(10):
                 self.kill()
-        self.proxy.stop()
+        self._stack.close()
 
     def passes(self) -> int:
         """Passes the live process has finished."""

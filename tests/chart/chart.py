@@ -31,6 +31,7 @@ CUSTOM: dict[str, Any] = {
         "zones": ["example.com"],
         "originHostname": "k8s-origin.example.com",
         "shortnames": ["exampleco", "other"],
+        "edgeHostnames": {"exampleco": "edge.example.net"},
         "ttl": 120,
     },
 }

@@ -8,12 +8,15 @@ import json
 import re
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
 import reconciler
 import reconciler.cli
 from charts import gen_values_table
+from reconciler import config
+from reconciler.derive import fields
 from tests.chart.chart import (
     CHART,
     CUSTOM,
@@ -42,6 +45,8 @@ DEFAULT_KINDS = [
     "Secret",
     "Service",
     "ServiceAccount",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
 ]
 
 
@@ -75,6 +80,13 @@ def test_defaults_render_the_controller_and_its_cronjob() -> None:
     assert kinds(render()) == DEFAULT_KINDS
 
 
+def test_the_admission_policy_can_be_turned_off() -> None:
+    without = kinds(render({"admissionPolicy": {"enabled": False}}))
+    assert without == [k for k in DEFAULT_KINDS if not k.startswith("ValidatingAdmission")]
+    binding = find(render(), "ValidatingAdmissionPolicyBinding")
+    assert binding["spec"]["validationActions"] == ["Warn"]  # tells, never refuses
+
+
 def test_non_default_set_renders() -> None:
     objects = render(CUSTOM)
     assert kinds(objects) == sorted(
@@ -97,6 +109,7 @@ def test_non_default_set_renders() -> None:
         "--origin-hostname=k8s-origin.example.com",
         "--shortname=exampleco",
         "--shortname=other",
+        "--edge-hostname=exampleco=edge.example.net",
         "--ttl=120",
         "--credentials-secret=edgio-credentials",
     ):
@@ -314,11 +327,53 @@ def test_a_bad_values_file_is_rejected_naming_the_key() -> None:
         "controller:\n  intervall: 30\n": "intervall",
         "metrics:\n  serviceMonitor:\n    enabled: 'yes'\n": "enabled",
         "watchNamespaces: shop\n": "watchNamespaces",
+        "controller:\n  edgeHostnames:\n    exampleco: not a name\n": "edgeHostnames",
     }
     for values, key in cases.items():
         result = helm("template", "edge", str(CHART), values=values)
         assert result.returncode != 0, values
         assert key in result.stderr, result.stderr
+
+
+def controller_schema(key: str) -> dict[str, Any]:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    return dict(schema["properties"]["controller"]["properties"][key])
+
+
+def schema_allows(key: str, value: str) -> bool:
+    try:
+        jsonschema.validate(value, controller_schema(key))
+    except jsonschema.ValidationError:
+        return False
+    return True
+
+
+def controller_allows_owner_id(value: str) -> bool:
+    try:
+        config.check_owner_id(value)
+    except config.ConfigError:
+        return False
+    return True
+
+
+OWNER_IDS = ["cluster-a", "k8s-0b7e-4c1a", "a.b_c", "x" * 63, "x" * 64, "a,b", "a=b", "a/b"]
+# (no "a\n": jsonschema's Python `$` matches before a final newline, helm's Go one does not)
+OWNER_IDS += ['a"b', " a", "a ", "a\tb", ""]
+ORIGINS = ["origin.example.com", "o.sub.example.co", "a" * 61 + ".example.com"]
+ORIGINS += ["a" * 62 + ".example.com", ".".join(["a" * 61] * 4)[:251], ".".join(["a" * 61] * 4)]
+ORIGINS += ["origin", "bad_name.example.com", "origin.example.com."]
+
+
+def test_owner_id_and_origin_hostname_are_refused_by_the_schema_as_by_the_controller() -> None:
+    """helm install refuses what the controller would refuse at start, and nothing else:
+    an owner id with a separator or a blank, an origin whose ownership name `a-<first
+    label>` would not fit in 63 characters."""
+    for value in OWNER_IDS:
+        assert schema_allows("ownerId", value) == controller_allows_owner_id(value), value
+    for value in ORIGINS:
+        assert schema_allows("originHostname", value) == (fields.origin_problem(value) is None), (
+            value
+        )
 
 
 def test_every_value_is_commented_and_the_readme_table_is_current() -> None:

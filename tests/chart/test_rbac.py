@@ -27,7 +27,7 @@ def route_grants(where: str) -> set[Grant]:
     grants: set[Grant] = set()
     for group, resource in (("networking.k8s.io", "ingresses"), ("", "services")):
         grants |= {(where, group, resource, verb) for verb in ("get", "list", "watch")}
-    grants.add((where, "networking.k8s.io", "ingresses/status", "patch"))
+    grants.add((where, "networking.k8s.io", "ingresses/status", "update"))
     grants |= {
         (where, "cdn.edgio.io", "edgioroutes", verb)
         for verb in ("get", "list", "watch", "create", "update", "patch", "delete")

@@ -1,12 +1,14 @@
 """Events leave the pass at once: queued, sent by one thread, dropped (counted) when the
-queue is full, and flushed before the process exits."""
+queue is full, flushed before the process exits, and sent only while the Lease is held."""
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from reconciler.cluster.events import EventRecorder
+from reconciler.fence import Fence
 from reconciler.metrics import EVENTS_DROPPED
 
 ROUTE = {"apiVersion": "v1", "kind": "Ingress", "metadata": {"name": "web", "uid": "u1"}}
@@ -63,3 +65,21 @@ def test_a_repeated_event_is_counted_on_the_first() -> None:
     assert recorder.flush(10)
     assert len(core.created) == 1 and core.created[0]["type"] == "Warning"
     assert [p["count"] for p in core.patched] == [2, 3]
+
+
+def test_events_queued_when_the_lease_is_gone_are_dropped_not_written() -> None:
+    """Events are writes: a process that no longer holds the Lease sends none of them."""
+    core = SlowCore()
+    recorder = EventRecorder(core, "test")  # type: ignore[arg-type]
+    fence = Fence(10.0)
+    fence.renewed(time.monotonic())
+    recorder.may_send = fence.holds
+    recorder.record(ROUTE, "RuleCreated", "rule 0", warning=False)
+    assert core.sending.wait(10)  # in flight while the Lease is held: it goes
+    recorder.record(ROUTE, "RuleCreated", "rule 1", warning=False)
+    fence.end("the Lease was released")
+    dropped = EVENTS_DROPPED._value.get()
+    core.open.set()
+    assert recorder.flush(10)
+    assert [e["message"] for e in core.created] == ["rule 0"]
+    assert EVENTS_DROPPED._value.get() - dropped == 1

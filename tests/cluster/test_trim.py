@@ -95,6 +95,11 @@ def test_a_pass_decides_the_same_on_trimmed_objects() -> None:
         node("n2", "203.0.113.2", spec={"unschedulable": True}),
         node("n3", "203.0.113.3", metadata={"name": "n3", "deletionTimestamp": "2026-01-01"}),
         node("n4", "203.0.113.4", metadata={"name": "n4", "labels": {"zone": "b"}}),
+        node(
+            "n5",
+            "203.0.113.5",
+            spec={"taints": [{"key": "ToBeDeletedByClusterAutoscaler", "effect": "NoSchedule"}]},
+        ),
     ]
     full = decisions(ingresses, services, nodes)
     trimmed = decisions(
@@ -126,6 +131,23 @@ def test_a_heartbeat_changes_nothing_a_pass_reads() -> None:
     assert trim.view(trim.node(beat)) == trim.view(before)
     cordoned = node("n1", "203.0.113.1", spec={"unschedulable": True})
     assert trim.view(trim.node(cordoned)) != trim.view(before)
+
+
+def test_a_taint_is_kept_and_its_change_wakes_a_pass() -> None:
+    """The cluster autoscaler taints the node it removes without cordoning it: the cache
+    keeps taints (key and effect), and a new one is a change a pass acts on."""
+    before = trim.node(node("n1", "203.0.113.1"))
+    leaving = node("n1", "203.0.113.1")
+    leaving["spec"]["taints"].append(
+        {"key": "ToBeDeletedByClusterAutoscaler", "value": "1733300000", "effect": "NoSchedule"}
+    )
+    kept = trim.node(leaving)
+    assert kept["spec"]["taints"][-1] == {
+        "key": "ToBeDeletedByClusterAutoscaler",
+        "effect": "NoSchedule",
+    }
+    assert trim.view(kept) != trim.view(before)
+    assert decisions([ingress("a", "web")], [service("web")], [kept])[2] == frozenset()
 
 
 def test_status_and_resource_version_are_ignored_where_asked_and_nothing_else() -> None:

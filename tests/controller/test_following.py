@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -19,16 +21,9 @@ def started(world: World, nodes: int = 2) -> None:
     eventually(lambda: converged(world), timeout=20)
 
 
-def test_a_node_joining_adds_one_record(world: World) -> None:
-    started(world)
-    creates = world.vultr.calls().get(("POST", "/v2/domains/{domain}/records"), 0)
-    world.kube.seed(node("n3", "203.0.113.3"))
-    eventually(lambda: world.a_records() == ["203.0.113.1", "203.0.113.2", "203.0.113.3"])
-    assert world.vultr.calls().get(("POST", "/v2/domains/{domain}/records"), 0) == creates + 1
-
-
-def test_a_node_going_away_loses_its_record_and_the_origin_never_empties(world: World) -> None:
-    started(world, nodes=3)
+@contextmanager
+def counting_a_records(world: World) -> Iterator[list[int]]:
+    """How many A records the origin has, sampled every few milliseconds meanwhile."""
     seen: list[int] = []
     done = threading.Event()
 
@@ -40,16 +35,55 @@ def test_a_node_going_away_loses_its_record_and_the_origin_never_empties(world: 
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
+        yield seen
+    finally:
+        done.set()
+        watcher.join()
+
+
+def test_a_node_joining_adds_one_record(world: World) -> None:
+    started(world)
+    creates = world.vultr.calls().get(("POST", "/v2/domains/{domain}/records"), 0)
+    world.kube.seed(node("n3", "203.0.113.3"))
+    eventually(lambda: world.a_records() == ["203.0.113.1", "203.0.113.2", "203.0.113.3"])
+    assert world.vultr.calls().get(("POST", "/v2/domains/{domain}/records"), 0) == creates + 1
+
+
+def test_a_node_going_away_loses_its_record_and_the_origin_never_empties(world: World) -> None:
+    started(world, nodes=3)
+    with counting_a_records(world) as seen:
         world.kubectl("cordon", "n1")
         eventually(lambda: world.a_records() == ["203.0.113.2", "203.0.113.3"])
         world.kube.seed(node("n2", "203.0.113.2", ready=False))
         eventually(lambda: world.a_records() == ["203.0.113.3"])
         world.kubectl("uncordon", "n1")
         eventually(lambda: world.a_records() == ["203.0.113.1", "203.0.113.3"])
-    finally:
-        done.set()
-        watcher.join()
     assert min(seen) >= 1
+    eventually(lambda: converged(world))
+
+
+def test_a_node_tainted_as_leaving_loses_its_record_at_once(world: World) -> None:
+    """The cluster autoscaler removes a node by tainting it ToBeDeletedByClusterAutoscaler,
+    without cordoning it, as its replacement joins; an operator marks a dead node out of
+    service. Each taint wakes a pass (the interval is a minute) and the node's record
+    goes, after the new node's is in; taken off again, the node is an origin again."""
+    started(world, nodes=3)
+    with counting_a_records(world) as seen:
+        world.kube.seed(node("n4", "203.0.113.4"))
+        world.kubectl(
+            "taint", "nodes", "n1", "ToBeDeletedByClusterAutoscaler=1733300000:NoSchedule"
+        )
+        eventually(lambda: world.a_records() == ["203.0.113.2", "203.0.113.3", "203.0.113.4"])
+    assert min(seen) >= 3  # the new node's record before the leaving one's goes
+    with counting_a_records(world) as seen:
+        world.kubectl(
+            "taint", "nodes", "n2", "node.kubernetes.io/out-of-service=nodeshutdown:NoExecute"
+        )
+        eventually(lambda: world.a_records() == ["203.0.113.3", "203.0.113.4"])
+        world.kubectl("taint", "nodes", "n1", "ToBeDeletedByClusterAutoscaler-")
+        eventually(lambda: world.a_records() == ["203.0.113.1", "203.0.113.3", "203.0.113.4"])
+    assert min(seen) >= 2
+    assert world.kubectl("get", "node", "n1", "-o", "jsonpath={.spec.unschedulable}") == ""
     eventually(lambda: converged(world))
 
 

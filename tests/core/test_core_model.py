@@ -52,7 +52,18 @@ from reconciler.derive.ingress import derive_route
 from reconciler.derive.routes import route_from_object
 from reconciler.diff import plan
 from reconciler.errors import InvalidObject
-from reconciler.model import CdnRule, DnsRecord, Holds, OwnerMarker, Plan, Route
+from reconciler.model import (
+    WEB_PROTOCOLS,
+    CdnOption,
+    CdnRule,
+    DnsRecord,
+    Holds,
+    OwnerMarker,
+    Plan,
+    ProtocolSet,
+    Route,
+    dns_name,
+)
 from reconciler.providers.base import ProviderError, ServerError
 from tests.core.memory_providers import MemoryEdgio, MemoryVultr, WireRecord
 
@@ -115,11 +126,14 @@ class IngressSpec:
 class Node:
     ready: bool = True
     excluded: bool = False
+    leaving: bool = False  # tainted by the cluster autoscaler, which removes it
 
     def manifest(self, name: str) -> dict[str, Any]:
         labels = {"node.kubernetes.io/exclude-from-external-load-balancers": ""}
+        taints = [{"key": "ToBeDeletedByClusterAutoscaler", "effect": "NoSchedule"}]
         return {
             "metadata": {"name": name, "labels": labels if self.excluded else {}},
+            "spec": {"taints": taints if self.leaving else []},
             "status": {
                 "conditions": [{"type": "Ready", "status": str(self.ready)}],
                 "addresses": [{"type": "ExternalIP", "address": NODES[name]}],
@@ -129,7 +143,7 @@ class Node:
 
 def name_of(fqdn: str) -> str | None:
     """The zone-relative name of an origin in the managed zone, else None."""
-    fqdn = fqdn.lower()
+    fqdn = dns_name(fqdn)
     return fqdn[: -len(ZONE) - 1] if fqdn.endswith("." + ZONE) else None
 
 
@@ -329,9 +343,14 @@ class CoreModel(RuleBasedStateMachine):
     def recreate_service(self, namespace: str, node_port: int | None) -> None:
         self.services[namespace] = node_port
 
-    @rule(name=st.sampled_from(sorted(NODES)), ready=st.booleans(), excluded=st.booleans())
-    def node_changes(self, name: str, ready: bool, excluded: bool) -> None:
-        self.nodes[name] = Node(ready, excluded)
+    @rule(
+        name=st.sampled_from(sorted(NODES)),
+        ready=st.booleans(),
+        excluded=st.booleans(),
+        leaving=st.booleans(),
+    )
+    def node_changes(self, name: str, ready: bool, excluded: bool, leaving: bool) -> None:
+        self.nodes[name] = Node(ready, excluded, leaving)
 
     @rule(name=st.sampled_from(sorted(NODES)))
     def node_leaves(self, name: str) -> None:
@@ -368,7 +387,8 @@ class CoreModel(RuleBasedStateMachine):
     @rule(
         host=st.sampled_from(["WWW.shop.com", "www.shop.com", "Exampleco.s.llnwi.net"]),
         path=st.sampled_from(["/", "/api/"]),
-        origin=st.sampled_from(ORIGINS[:2]),
+        # Also our origin spelled otherwise: a trailing root dot and capitals name it too.
+        origin=st.sampled_from([*ORIGINS[:2], "ORIGIN.example.com."]),
         owner=st.sampled_from([None, "other"]),
     )
     def foreign_rule(self, host: str, path: str, origin: str, owner: str | None) -> None:
@@ -376,6 +396,22 @@ class CoreModel(RuleBasedStateMachine):
         rule = CdnRule(SHORTNAME, host, path, origin, 8080, owner=marker)
         with contextlib.suppress(ProviderError):  # the 409 for a second host and path
             self.edgio.create_rule(rule)
+
+    @rule(port=st.sampled_from([None, 8443]), option=st.booleans())
+    def portal_edits_one_protocol_set(self, port: int | None, option: bool) -> None:
+        """Someone changes the https set of one of our rules only: drift to restore."""
+        ours = [s for s in self.edgio.rules.values() if s.rule.owner and s.rule.owner.owner == ME]
+        if not ours:
+            return
+        rule = ours[0].rule
+        https = ProtocolSet(
+            "https",
+            rule.source_protocol,
+            port,
+            (CdnOption("refresh_absmin", (60,)),) if option else rule.options,
+        )
+        http = ProtocolSet("http", rule.source_protocol, rule.source_port, rule.options)
+        ours[0].rule = replace(rule, published_protocols=WEB_PROTOCOLS, protocol_sets=(http, https))
 
     @rule()
     def edgio_publishes(self) -> None:
@@ -488,6 +524,21 @@ class CoreModel(RuleBasedStateMachine):
             self.run_pass({})
             self.edgio.publish()
         assert self.plan_for(self.desired()).changes == (), "not converged in three passes"
+        self.origins_are_the_eligible_nodes()
+
+    def origins_are_the_eligible_nodes(self) -> None:
+        """Once converged, every wanted origin of ours holds exactly the Ready nodes that
+        are not excluded from load balancers nor leaving (while there is one: else held)."""
+        eligible = {
+            NODES[name]
+            for name, node in self.nodes.items()
+            if node.ready and not node.excluded and not node.leaving
+        }
+        listed = self.vultr.list_records(ZONE)
+        ours = {ownership.claimed_name(r.name, r.type, r.data, ME) for r in listed}
+        for name in {r.name for r in self.desired().records} & ours if eligible else ():
+            held = {r.data for r in listed if (r.name, r.type) == (name, "A")}
+            assert held == eligible, (name, held, eligible)
 
     @invariant()
     def no_rule_stranded_between_steps(self) -> None:

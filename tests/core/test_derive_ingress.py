@@ -369,7 +369,13 @@ def test_invalid_ingress(obj: dict[str, Any], expected: str) -> None:
             "unknown annotation; known ones are cdn.edgio.io/shortname, "
             "cdn.edgio.io/origin-hostname, cdn.edgio.io/origin-protocol, cdn.edgio.io/origin-path, "
             "cdn.edgio.io/options, cdn.edgio.io/deletion-policy, "
-            "cdn.edgio.io/published-protocols, cdn.edgio.io/adopt",
+            "cdn.edgio.io/published-protocols, cdn.edgio.io/adopt, cdn.edgio.io/edge-hostname",
+        ),
+        (
+            "edge-hostname",
+            "not a host",
+            "'not a host' must be a fully qualified DNS name (the Edgio name the hosts are "
+            "CNAMEd to)",
         ),
     ],
 )

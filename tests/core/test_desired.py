@@ -6,8 +6,11 @@ import dataclasses
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.derive.desired import (
+    EXCLUDE_NODE_LABEL,
     DesiredState,
     RuleState,
     Settings,
@@ -15,7 +18,15 @@ from reconciler.derive.desired import (
     node_addresses,
     zone_of,
 )
-from reconciler.model import BackendRef, CdnOption, DnsRecord, OwnerMarker, Route, RouteRule
+from reconciler.model import (
+    BackendRef,
+    CdnOption,
+    DnsRecord,
+    OwnerMarker,
+    Route,
+    RouteRule,
+    url_path,
+)
 
 SETTINGS = Settings(
     owner_id="cluster-a",
@@ -99,6 +110,57 @@ def test_only_ready_schedulable_nodes_are_origins() -> None:
     deleting = node("deleting", "203.0.113.6")
     deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     assert node_addresses([*nodes, deleting]) == ("203.0.113.1",)
+
+
+def tainted(name: str, address: str, key: str, effect: str) -> dict[str, Any]:
+    found = node(name, address)
+    found["spec"]["taints"] = [{"key": key, "value": "1733300000", "effect": effect}]
+    return found
+
+
+def test_nodes_on_their_way_out_are_not_origins() -> None:
+    """As Kubernetes' service controller drops them from load balancers: the node the
+    cluster autoscaler is removing (tainted, not cordoned), one marked out of service,
+    and one labelled to be excluded. Other taints leave a node an origin."""
+    nodes = [
+        node("stays", "203.0.113.1"),
+        tainted("scaled-down", "203.0.113.2", "ToBeDeletedByClusterAutoscaler", "NoSchedule"),
+        tainted("dead", "203.0.113.3", "node.kubernetes.io/out-of-service", "NoExecute"),
+        node("excluded", "203.0.113.4", labels={EXCLUDE_NODE_LABEL: ""}),
+        tainted("dedicated", "203.0.113.5", "dedicated", "NoSchedule"),
+        tainted("soon", "203.0.113.6", "DeletionCandidateOfClusterAutoscaler", "PreferNoSchedule"),
+    ]
+    assert node_addresses(nodes) == ("203.0.113.1", "203.0.113.5", "203.0.113.6")
+    state = derive([route()], nodes=nodes)
+    assert {r.data for r in state.records} == {"203.0.113.1", "203.0.113.5", "203.0.113.6"}
+
+
+NAMES = ("www", "shop", "origin")
+
+
+@st.composite
+def spelled(draw: st.DrawFn) -> str:
+    """One of a few names in the zone, in any case, with or without the root dot."""
+    name = f"{draw(st.sampled_from(NAMES))}.example.com"
+    cased = "".join(c.upper() if draw(st.booleans()) else c for c in name)
+    return cased + ("." if draw(st.booleans()) else "")
+
+
+@given(hosts=st.lists(spelled(), min_size=1, max_size=3), origin=st.sampled_from(NAMES))
+def test_no_origin_record_is_ever_at_a_host_the_route_publishes(
+    hosts: list[str], origin: str
+) -> None:
+    """Names compared as DNS compares them: an origin that is one of the route's hosts,
+    however spelled, is refused, and otherwise the route is published with its records."""
+    rules = [
+        RouteRule(h, f"/p{i}", "Exact", BackendRef("web", "http")) for i, h in enumerate(hosts)
+    ]
+    state = derive([route("web", *rules, origin_hostname=f"{origin}.example.com")])
+    published = {h.lower().rstrip(".") for h in hosts}
+    assert not {f"{r.name}.{r.zone}" for r in state.records} & published
+    (outcome,) = state.outcomes
+    assert bool(outcome.errors) == (f"{origin}.example.com" in published)
+    assert bool(state.records) != bool(outcome.errors)
 
 
 def test_internal_addresses_and_node_selector() -> None:
@@ -253,6 +315,28 @@ def test_conflict_ties_break_by_namespace_and_name() -> None:
     assert rule.owner == OwnerMarker("cluster-a", "edgioroute/shop/a")
 
 
+@pytest.mark.parametrize(
+    ("older_path", "newer_path"),
+    [("/café", "/caf%C3%A9"), ("/caf%c3%a9", "/caf%C3%A9"), ("/~fred", "/%7Efred")],
+)
+def test_equivalent_paths_claim_one_rule(older_path: str, newer_path: str) -> None:
+    """RFC 3986 section 6.2.2: the two spellings are one URL, so the newer route gets
+    Conflict, and the path is published as a client sends it (upper-case escapes, UTF-8
+    encoded, unreserved characters as they are)."""
+    older = route("older", _rule(older_path), created="2026-01-01T00:00:00Z")
+    newer = route("newer", _rule(newer_path), created="2026-02-01T00:00:00Z")
+    state = derive([newer, older])
+    (rule,) = state.rules
+    assert rule.owner == OwnerMarker("cluster-a", "edgioroute/shop/older")
+    assert rule.published_path == {"/~fred": "/~fred"}.get(older_path, "/caf%C3%A9")
+    loser = next(o for o in state.outcomes if o.key == "shop/newer").rules[0]
+    assert loser.state == RuleState.CONFLICT
+
+
+def _rule(path: str) -> RouteRule:
+    return RouteRule("exampleco.s.llnwi.net", path, "Exact", BackendRef("web", "http"))
+
+
 def test_prefix_and_exact_do_not_conflict() -> None:
     prefix = route(
         "p", RouteRule("exampleco.s.llnwi.net", "/fred", "Prefix", BackendRef("web", 80))
@@ -298,6 +382,31 @@ def test_route_wide_problems(
     assert state.records == frozenset() and state.rules == frozenset()
     (outcome,) = state.outcomes
     assert [str(e) for e in outcome.errors] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("host", "settings", "fields"),
+    [
+        ("www.example.com", {}, {"origin_hostname": "www.example.com"}),
+        ("WWW.Example.com.", {}, {"origin_hostname": "www.example.com"}),  # as DNS compares
+        ("www.example.com", {"default_origin_hostname": "www.example.com"}, {}),
+    ],
+    ids=["annotated", "case-and-root-dot", "controller-default"],
+)
+def test_an_origin_that_is_a_published_host_is_refused(
+    host: str, settings: dict[str, Any], fields: dict[str, Any]
+) -> None:
+    """Its A records would put the nodes at the site's own name and Edgio would fetch
+    the site from itself: refused like an apex origin, nothing derived, the route held."""
+    other = RouteRule("shop.example.com", "/", "Prefix", BackendRef("web", "http"))
+    rules = (RouteRule(host, "/fred", "Exact", BackendRef("web", "http")), other)
+    state = derive([route("web", *rules, **fields)], **settings)
+    assert state.records == frozenset() and state.rules == frozenset()
+    (outcome,) = state.outcomes
+    (error,) = outcome.errors
+    assert error.field == "spec.origin.hostname"
+    assert "'www.example.com' is also a published host of this route" in error.message
+    assert state.holds.routes == {"edgioroute/shop/web"}
     assert state.holds.routes == {"edgioroute/shop/web"}
 
 
@@ -319,3 +428,35 @@ def test_unreadable_routes_are_held_and_conflict_losers_are_not() -> None:
     )
     assert state.holds.routes == {"edgioroute/shop/broken"}
     assert state.holds.rules == frozenset()
+
+
+# Path text as typed, without '%' (whose meaning depends on what follows it).
+PATH_TEXT = st.text(alphabet="/abcAZ09-._~!$&'()*+,;=:@éß€ ", max_size=12).map(lambda t: "/" + t)
+
+
+@st.composite
+def respelled_paths(draw: st.DrawFn) -> tuple[str, str]:
+    """A path and another spelling of the same URL path (RFC 3986 section 6.2.2): some
+    unreserved characters, and some that a path cannot hold as they are, percent-encoded
+    as UTF-8, hex digits in either case. (An escaped reserved character such as `%3A`
+    is another path than `:`.)"""
+    path = draw(PATH_TEXT)
+    out = []
+    for char in path:
+        if char not in "/!$&'()*+,;=:@" and draw(st.booleans()):
+            escaped = "".join(f"%{byte:02X}" for byte in char.encode())
+            out.append(escaped.lower() if draw(st.booleans()) else escaped)
+        else:
+            out.append(char)
+    return path, "".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(respelled_paths())
+def test_every_spelling_of_a_path_has_one_normal_form(paths: tuple[str, str]) -> None:
+    """Equivalent spellings claim one rule, and the normal form is ASCII (what a request
+    line can carry) and its own normal form."""
+    path, other = paths
+    normal = url_path(path)
+    assert url_path(other) == normal
+    assert normal.isascii() and url_path(normal) == normal

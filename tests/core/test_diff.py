@@ -223,3 +223,27 @@ def test_an_invalid_route_keeps_its_rules_but_others_still_change() -> None:
         ("delete", "rule /other/ 30080", "u2"),
         ("delete", "A origin 203.0.113.1", "r1"),
     ]
+
+
+def test_a_foreign_rule_at_an_equivalent_path_is_reported_not_doubled() -> None:
+    """`/caf%c3%a9` is `/café` (RFC 3986 section 6.2.2): a second rule for it would make
+    Edgio choose between two rules for one URL."""
+    actual = [txt(), a("203.0.113.1", id="r1"), rule(owner=None, id="u1", path="/caf%c3%a9")]
+    records, rules = actual[:2], actual[2:]
+    result = plan([a("203.0.113.1")], records, [rule(path="/caf%C3%A9")], rules, owner=ME)
+    assert result.changes == ()
+    assert [s.reason for s in result.skipped] == ["ForeignRule"]
+
+
+def test_our_rule_published_in_another_spelling_is_rewritten_in_place() -> None:
+    """A rule an earlier version published as `/café` is the rule for `/caf%C3%A9`: it
+    is updated to the normal spelling, never deleted and created again."""
+    records = [txt(), a("203.0.113.1", id="r1")]
+    result = plan(
+        [a("203.0.113.1")],
+        records,
+        [rule(path="/caf%C3%A9")],
+        [rule(id="u1", path="/café")],
+        owner=ME,
+    )
+    assert summary(result.changes) == [("update", "rule /caf%C3%A9 30080", "u1")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from reconciler import ownership
-from reconciler.diff import plan
+from reconciler.diff import Unlisted, plan
 from reconciler.model import Action, CdnRule, DnsRecord, OwnerMarker
 from reconciler.providers.base import Listing
 
@@ -54,3 +54,36 @@ def test_copies_of_one_id_that_differ_make_the_listing_incomplete() -> None:
     result = plan([], [MARKER, A1, A2, moved], [], [], owner=OWNER)
     assert [c.action for c in result.changes if c.action is Action.DELETE] == []
     assert {s.reason for s in result.skipped} == {"ListingIncomplete"}
+
+
+def creates(records: list[DnsRecord], rules: list[CdnRule], **kw: object) -> list[str]:
+    desired_records = [replace(r, id=None) for r in (A1, A2)]
+    desired_rules = [replace(RULE, id=None), replace(RULE, shortname="other", id=None)]
+    result = plan(desired_records, records, desired_rules, rules, owner=OWNER, **kw)  # type: ignore[arg-type]
+    found = [c.subject for c in result.changes if c.action is Action.CREATE]
+    return [s.name if isinstance(s, DnsRecord) else s.shortname for s in found]
+
+
+def test_an_incomplete_listing_creates_nothing_it_may_have_missed() -> None:
+    """The listing may have missed A2 (and the rule): creating them would duplicate."""
+    assert creates([MARKER, A1], [RULE]) == ["origin", "other"]
+    assert creates(Listing([MARKER, A1], complete=False), [RULE]) == ["other"]
+    assert creates([MARKER, A1], Listing([RULE], complete=False)) == ["origin"]
+    assert creates([MARKER, A1], [RULE], complete=False) == []
+
+
+def test_only_the_zone_or_account_listed_incompletely_is_held() -> None:
+    assert creates([MARKER, A1], [], unlisted=Unlisted.of(["elsewhere.net"], ["exampleco"])) == [
+        "origin",
+        "other",
+    ]
+    assert creates([MARKER, A1], [], unlisted=Unlisted.of(["EXAMPLE.com."])) == [
+        "exampleco",
+        "other",
+    ]
+
+
+def test_no_rule_is_pointed_at_a_name_an_incomplete_listing_keeps_from_being_made() -> None:
+    result = plan([A1], [], [replace(RULE, id=None)], [], owner=OWNER, unlisted=Unlisted.of([ZONE]))
+    assert result.changes == ()
+    assert {s.reason for s in result.skipped} == {"ListingIncomplete", "OriginNotReady"}

@@ -11,8 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler import ownership
-from reconciler.diff import plan
-from reconciler.model import Action, CdnRule, Change, DnsRecord, Holds, OwnerMarker, Plan, Policy
+from reconciler.diff import Unlisted, plan
+from reconciler.model import (
+    Action,
+    CdnRule,
+    Change,
+    DnsRecord,
+    Holds,
+    OwnerMarker,
+    Plan,
+    Policy,
+    ProtocolSet,
+)
 
 ME = "me"
 ZONE = "example.com"
@@ -86,13 +96,21 @@ rule_fields = st.tuples(
 )
 
 
+def edited_https_set(rule: CdnRule) -> CdnRule:
+    """The rule after a portal edit to its https protocol set alone (another port)."""
+    http = ProtocolSet("http", rule.source_protocol, rule.source_port, rule.options)
+    https = replace(http, published_protocol="https", source_port=8443)
+    return replace(rule, published_protocols=("http", "https"), protocol_sets=(http, https))
+
+
 @st.composite
 def actual_rules(draw: st.DrawFn) -> tuple[CdnRule, ...]:
     fields = draw(st.lists(rule_fields, max_size=6, unique_by=lambda f: (f[0], f[1])))
     owners = st.sampled_from([ME, "other", None])
-    return tuple(
+    rules = [
         replace(cdn_rule(h, p, port, draw(owners), r), id=new_id()) for h, p, port, r in fields
-    )
+    ]
+    return tuple(edited_https_set(r) if draw(st.booleans()) else r for r in rules)
 
 
 @st.composite
@@ -329,3 +347,78 @@ def test_held_rules_are_never_changed_and_their_origins_stay(world: World, polic
         for change in changes:
             records = step(change, records)
         assert a_counts(records).get((ZONE, "origin"), 0) >= min(before, 1)
+
+
+def respell(rnd: random.Random, name: str, *, root_dot: bool = True) -> str:
+    """The same DNS name in another spelling: letters in random case (RFC 4343) and, for
+    a fully qualified name, perhaps the root dot (RFC 1034 section 3.1)."""
+    letters = "".join(c.upper() if rnd.random() < 0.5 else c for c in name)
+    return letters + ("." if root_dot and rnd.random() < 0.5 else "")
+
+
+def respelled(world: World, rnd: random.Random) -> World:
+    def record(r: DnsRecord) -> DnsRecord:
+        return replace(r, zone=respell(rnd, r.zone), name=respell(rnd, r.name, root_dot=False))
+
+    def rule(r: CdnRule) -> CdnRule:
+        return replace(
+            r,
+            published_host=respell(rnd, r.published_host),
+            source_host=respell(rnd, r.source_host),
+        )
+
+    held = frozenset(
+        (respell(rnd, z), respell(rnd, n, root_dot=False)) for z, n in world.holds.names
+    )
+    return World(
+        desired_records=frozenset(map(record, world.desired_records)),
+        actual_records=tuple(map(record, world.actual_records)),
+        desired_rules=frozenset(map(rule, world.desired_rules)),
+        actual_rules=tuple(map(rule, world.actual_rules)),
+        holds=replace(world.holds, names=held),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds(), policies, st.randoms(use_true_random=False))
+def test_names_are_compared_only_in_normal_form(
+    world: World, policy: Policy, rnd: random.Random
+) -> None:
+    """Every name of the world spelled otherwise (case, root dot) plans the same writes
+    and holds the same objects back, for the same reasons."""
+    normal, other = make_plan(world, policy), make_plan(respelled(world, rnd), policy)
+    assert other.changes == normal.changes
+    assert [(s.subject, s.reason) for s in other.skipped] == [
+        (s.subject, s.reason) for s in normal.skipped
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds(), policies, st.booleans(), st.booleans())
+def test_nothing_is_created_where_a_listing_may_have_missed_it(
+    world: World, policy: Policy, zone: bool, account: bool
+) -> None:
+    """An incomplete listing of the zone (or the account) may have missed any object in
+    it: a create there would duplicate it. No rule is pointed at a name whose records
+    are therefore not made, either."""
+    unlisted = Unlisted.of([ZONE] if zone else [], ["sn"] if account else [])
+    result = plan(
+        world.desired_records,
+        world.actual_records,
+        world.desired_rules,
+        world.actual_rules,
+        owner=ME,
+        policy=policy,
+        holds=world.holds,
+        unlisted=unlisted,
+    )
+    created = [c.subject for c in result.changes if c.action is Action.CREATE]
+    assert not any(unlisted.covers(subject) for subject in created)
+    origin = (ZONE, "origin")  # every rule's origin
+    ready = origin in owned_names(world.actual_records) and a_counts(world.actual_records).get(
+        origin
+    )
+    pointed = [
+        c for c in result.changes if c.action is Action.CREATE and isinstance(c.subject, CdnRule)
+    ]
+    assert not (zone and pointed and not ready)

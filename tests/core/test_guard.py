@@ -5,8 +5,9 @@ properties that hold for any plan."""
 from __future__ import annotations
 
 from dataclasses import replace
+from fractions import Fraction
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from reconciler import ownership
@@ -23,6 +24,7 @@ from reconciler.guard import (
     refused,
 )
 from reconciler.model import Action, CdnRule, Change, DnsRecord, OwnerMarker, Plan
+from reconciler.run_command import _share
 
 ME = "cluster-a"
 ZONE = "example.com"
@@ -132,8 +134,10 @@ def test_the_share_is_configurable_and_allow_turns_it_off() -> None:
     accounted = Accounted(ALL_ROUTES.resources - {ownership.route_resource("shop/r3")})
     wanted = [r for r in PUBLISHED_RULES if r.published_path != "/p3"]
     result = plan([], [], wanted, PUBLISHED_RULES, owner=ME)
-    strict = DeleteGuard(max_share=0.2)
-    assert check(result, [], PUBLISHED_RULES, ME, accounted, strict) == Refusal("rules", 1, 4, 0.2)
+    strict = DeleteGuard(max_share=Fraction(1, 5))
+    assert check(result, [], PUBLISHED_RULES, ME, accounted, strict) == Refusal(
+        "rules", 1, 4, Fraction(1, 5)
+    )
     empty = plan([], [], [], PUBLISHED_RULES, owner=ME)
     assert check(empty, [], PUBLISHED_RULES, ME, Accounted(), DeleteGuard(allow=True)) is None
 
@@ -167,7 +171,7 @@ def test_a_refused_plan_writes_nothing_and_says_why_for_each_change() -> None:
 
 
 def test_the_share_must_be_a_fraction() -> None:
-    for bad in (-0.1, 1.5):
+    for bad in (Fraction(-1, 10), Fraction(3, 2)):
         try:
             DeleteGuard(max_share=bad)
         except ValueError as error:
@@ -187,7 +191,7 @@ def situations(draw: st.DrawFn) -> tuple[Plan, list[CdnRule], Accounted, DeleteG
     kept = draw(st.lists(st.sampled_from(published), unique=True)) if published else []
     routes = draw(st.lists(st.sampled_from([f"ns/p{i}" for i in range(8)]), unique=True))
     accounted = Accounted(frozenset(ownership.route_resource(r) for r in routes))
-    share = draw(st.floats(0.0, 1.0))
+    share = draw(st.fractions(0, 1, max_denominator=100))
     return plan([], [], kept, published, owner=ME), published, accounted, DeleteGuard(share)
 
 
@@ -224,9 +228,9 @@ def test_allow_never_refuses_and_accounting_for_every_route_never_refuses(
     assert check(result, [], published, ME, every, guard) is None
 
 
-@given(situations(), st.floats(0.0, 1.0))
+@given(situations(), st.fractions(0, 1, max_denominator=100))
 def test_a_stricter_share_refuses_whatever_a_looser_one_does(
-    case: tuple[Plan, list[CdnRule], Accounted, DeleteGuard], other: float
+    case: tuple[Plan, list[CdnRule], Accounted, DeleteGuard], other: Fraction
 ) -> None:
     result, published, accounted, guard = case
     strict, loose = sorted((guard.max_share, other))
@@ -237,8 +241,53 @@ def test_a_stricter_share_refuses_whatever_a_looser_one_does(
 @given(st.lists(st.sampled_from(PUBLISHED_RULES), min_size=1, unique=True))
 def test_deleting_every_owned_rule_unaccounted_is_always_refused(doomed: list[CdnRule]) -> None:
     result = Plan(changes=tuple(Change(Action.DELETE, current=r) for r in doomed))
-    for share in (0.0, 0.5, 1.0):
+    for share in (Fraction(0), Fraction(1, 2), Fraction(1)):
         assert check(result, [], doomed, ME, Accounted(), DeleteGuard(share)) is not None
+
+
+def owned_and_deleted(total: int, deleting: int) -> tuple[Plan, list[CdnRule]]:
+    """`total` owned rules, no route accounting for any, and a plan deleting `deleting`."""
+    published = listed([rule(f"/p{i}", route=f"ns/r{i}") for i in range(total)])
+    return Plan(
+        changes=tuple(Change(Action.DELETE, current=r) for r in published[:deleting])
+    ), published
+
+
+def test_exactly_the_share_is_not_more_than_the_share() -> None:
+    """57 of 100 at 0.57: as floats 0.57 * 100 is 56.99..., and the pass was refused."""
+    result, published = owned_and_deleted(100, 57)
+    for text in ("0.57", "57%"):
+        guard = DeleteGuard(_share(text))
+        assert check(result, [], published, ME, Accounted(), guard) is None
+        assert check_sweep(57, 100, guard) is None
+        assert check_sweep(58, 100, guard) is not None
+    assert "limit 57%" in Refusal("rules", 58, 100, _share("0.57")).message
+    assert "limit 57.5%" in Refusal("rules", 58, 100, _share("57.5%")).message
+
+
+@given(
+    total=st.integers(1, 300),
+    hundredths=st.integers(0, 100),
+    offset=st.integers(-1, 1) | st.integers(-300, 300),
+    as_percent=st.booleans(),
+)
+@example(total=100, hundredths=57, offset=0, as_percent=False)
+@example(total=50, hundredths=58, offset=0, as_percent=True)
+def test_the_guard_refuses_exactly_more_than_the_share_as_written(
+    total: int, hundredths: int, offset: int, as_percent: bool
+) -> None:
+    """Over (deleting, total, share): refused exactly when all go, or when deleting is
+    more than share * total, judged in integers (deleting * 100 > hundredths * total),
+    with the share written as an operator writes it. Deleting is drawn around the
+    boundary (`offset` from share * total) as often as anywhere: rounding lies there."""
+    deleting = min(max(1, hundredths * total // 100 + offset), total)
+    text = f"{hundredths}%" if as_percent else f"{hundredths / 100:g}"
+    guard = DeleteGuard(_share(text))
+    result, published = owned_and_deleted(total, deleting)
+    expected = deleting == total or deleting * 100 > hundredths * total
+    refusal = check(result, [], published, ME, Accounted(), guard)
+    assert (refusal is not None) == expected, (deleting, total, text)
+    assert (check_sweep(deleting, total, guard) is not None) == (expected and deleting > 1)
 
 
 def test_the_sweep_may_release_one_route_or_up_to_the_share() -> None:
@@ -249,5 +298,5 @@ def test_the_sweep_may_release_one_route_or_up_to_the_share() -> None:
     assert "delete 3 of 4 derived EdgioRoutes" in refusal.message
     assert "stay published" in refusal.message and "--allow-mass-delete" in refusal.message
     assert check_sweep(2, 2) is not None
-    assert check_sweep(3, 4, DeleteGuard(0.8)) is None
+    assert check_sweep(3, 4, DeleteGuard(Fraction(4, 5))) is None
     assert check_sweep(4, 4, DeleteGuard(allow=True)) is None

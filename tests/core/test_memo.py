@@ -27,6 +27,7 @@ from reconciler.derive.ingress import object_key
 from reconciler.model import CdnRule, DnsRecord
 from reconciler.providers.base import Listing
 from reconciler.routeset import RouteWrite, WriteAction
+from reconciler.status import IngressHostnames, load_balancer_entries
 from reconciler.sync import PassSettings, Snapshot, run_once
 from tests.core.memory_providers import MemoryEdgio, MemoryVultr
 from tests.support import ingress_manifest
@@ -125,11 +126,13 @@ class World:
             self.put("routes", {**self.objects["routes"][key], "status": status})
             self.said.append(("status", key, repr(status), ""))
 
-    def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None:
+    def write_ingress_hosts(self, ingress: Obj, hostnames: IngressHostnames) -> bool:
         key = object_key(ingress)
-        loaded = {"loadBalancer": {"ingress": [{"hostname": h} for h in hosts]}}
+        entries = hostnames.merged(load_balancer_entries(ingress)) or []
+        loaded = {"loadBalancer": {"ingress": entries}}
         self.put("ingresses", {**self.objects["ingresses"][key], "status": loaded})
-        self.said.append(("hosts", key, ",".join(hosts), ""))
+        self.said.append(("hosts", key, ",".join(hostnames.wanted), ""))
+        return True
 
     def remove_finalizer(self, route: Obj) -> None:
         self.objects["routes"].pop(object_key(route), None)

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reconciler import ownership
+from reconciler.config import ConfigError, check_owner_id
 from reconciler.model import CdnOption, OwnerMarker
 
 TOKENS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-/.", min_size=1, max_size=40)
@@ -17,6 +18,21 @@ def test_round_trip(owner: str, resource: str) -> None:
     marker = OwnerMarker(owner, resource)
     assert ownership.parse(ownership.render(marker)) == marker
     assert ownership.parse(f'"{ownership.render(marker)}"') == marker
+
+
+@given(st.text(alphabet=st.characters(codec="ascii"), min_size=1, max_size=70))
+def test_an_owner_id_accepted_at_start_is_read_back_from_every_marker(owner: str) -> None:
+    """`--owner-id` is checked at start so that whatever passes is exactly the owner read
+    back from the markers written with it: a blank, ',', '=' or '"' in it would make every
+    object we write foreign to us (orphaned), or unreadable."""
+    try:
+        check_owner_id(owner)
+    except ConfigError as error:
+        assert str(error).startswith("--owner-id: ") and "\n" not in str(error)
+        return
+    marker = OwnerMarker(owner, ownership.ORIGIN_RESOURCE)
+    assert ownership.parse(f'"{ownership.render(marker)}"') == marker
+    assert ownership.split_marker((ownership.marker_option(marker),))[0] == marker
 
 
 def test_external_dns_style_text() -> None:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler.derive.desired import RouteOutcome, RuleOutcome, RuleState
 from reconciler.errors import FieldError
 from reconciler.model import CdnRule, OwnerMarker
 from reconciler.status import (
+    EDGE_HOSTNAMES,
     Problem,
     RouteFacts,
     conditions,
-    published_hosts,
     route_status,
     shortnames_of,
 )
@@ -133,5 +137,82 @@ def test_status_entries_hosts_and_accounts() -> None:
         }
     ]
     assert status["origin"] == {"hostname": "origin.example.com", "addresses": ["203.0.113.1"]}
-    assert published_hosts(status) == ["exampleco.s.llnwi.net"]
+    assert status["edgeHostnames"] == ["exampleco.s.llnwi.net"]  # a provider name: itself
     assert shortnames_of(status) == ("exampleco",)
+
+
+def test_what_a_pass_could_not_read_keeps_its_last_known_state() -> None:
+    """An account or zone whose listing failed (or moved while paged) is unknown, never
+    "nothing is published": the rule entries, their ids and states, and the origin
+    addresses stay as the stored status had them, so the Ingress keeps its hostnames."""
+    stored = route_status(GOOD, None, "t0")
+    problem = Problem("ProviderUnavailable", "Edgio did not answer")
+    unknown = replace(
+        GOOD,
+        published={},
+        origin_addresses=None,
+        cdn_problems={KEY: problem},
+        unknown_accounts=("exampleco",),
+    )
+    status = route_status(unknown, stored, "t1")
+    assert status["rules"] == stored["rules"]
+    assert status["rules"][0]["ruleId"] == "uuid-1"
+    assert status["origin"] == stored["origin"]
+    assert shown(status) == ["exampleco.s.llnwi.net"]
+    assert reasons(unknown)["CdnReady"] == ("False", "ProviderUnavailable")
+
+
+def test_a_rule_not_seen_in_a_known_account_is_not_kept() -> None:
+    stored = route_status(GOOD, None, "t0")
+    status = route_status(replace(GOOD, published={}), stored, "t1")
+    assert status["rules"][0]["state"] == "Pending"
+    assert shown(status) == []
+
+
+def test_a_route_whose_finalizer_is_not_stored_says_so() -> None:
+    held = RouteFacts(
+        "default/web", held=Problem("FinalizerMissing", "the finalizer could not be stored")
+    )
+    assert reasons(held) == {
+        "Ready": ("False", "FinalizerMissing"),
+        "BackendReady": ("Unknown", "FinalizerMissing"),
+        "Conflict": ("Unknown", "FinalizerMissing"),
+        "DnsReady": ("Unknown", "FinalizerMissing"),
+        "CdnReady": ("Unknown", "FinalizerMissing"),
+    }
+
+
+def shown(status: dict[str, Any]) -> list[str]:
+    """What the route's Ingress shows as its load-balancer hostnames."""
+    return list(status.get(EDGE_HOSTNAMES) or [])
+
+
+PATHS = st.lists(st.sampled_from(["/a", "/b", "/c", "/d"]), unique=True, min_size=1)
+REASONS = st.sampled_from(["ProviderUnavailable", "ProviderAuthFailed", "ListingIncomplete"])
+
+
+@given(PATHS, REASONS)
+def test_an_unknown_account_never_unpublishes_what_the_ingress_shows(
+    paths: list[str], reason: str
+) -> None:
+    """However many rules a route has, and whatever made its account unknown (a failed
+    listing, one that moved while paged: neither is kept, so nothing of it is seen), the
+    hosts the Ingress shows and every rule id stay as the stored status had them."""
+    rules = {(KEY[0], KEY[1], p): replace(RULE, published_path=p, id=f"uuid{p}") for p in paths}
+    wanted = tuple(
+        RuleOutcome(*key, RuleState.DESIRED, node_port=30080, rule=rule)
+        for key, rule in rules.items()
+    )
+    known = replace(GOOD, outcome=replace(OUTCOME, rules=wanted), published=rules)
+    stored = route_status(known, None, "t0")
+    unknown = replace(
+        known,
+        published={},
+        cdn_problems={k: Problem(reason, "unknown") for k in rules},
+        origin_addresses=None,
+        unknown_accounts=(KEY[0],),
+    )
+    status = route_status(unknown, stored, "t1")
+    assert shown(status) == shown(stored) == [KEY[1]]
+    assert [e.get("ruleId") for e in status["rules"]] == [e["ruleId"] for e in stored["rules"]]
+    assert status["origin"] == stored["origin"]

@@ -9,7 +9,8 @@ out-of-band edits are handled as the design says.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator, Sequence
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,17 +20,19 @@ import yaml
 
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.vultr import VultrEmulator
-from reconciler import ownership
+from reconciler import api, ownership
 from reconciler.apply import ApplyReport
 from reconciler.cache import ProviderCache
 from reconciler.derive.desired import Settings
 from reconciler.derive.ingress import object_key
 from reconciler.model import Action, CdnRule, DnsRecord, OwnerMarker, Plan
+from reconciler.plan_output import print_plan
 from reconciler.providers.base import CdnProvider
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.transport import RetryPolicy
 from reconciler.providers.vultr import VultrDns
 from reconciler.routeset import RouteWrite, WriteAction
+from reconciler.status import IngressHostnames
 from reconciler.sync import ClusterWriteFailed, PassResult, PassSettings, Snapshot, run_once
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -58,6 +61,7 @@ class MemoryCluster:
     def __init__(self) -> None:
         self.scene = Scene()
         self.routes: dict[str, Obj] = {}
+        self.hosts: dict[str, list[str]] = {}  # the load-balancer hostnames written
 
     def snapshot(self) -> Snapshot:
         return Snapshot(
@@ -86,8 +90,9 @@ class MemoryCluster:
     def write_route_status(self, route: Obj, status: Obj) -> None:
         self.routes[route["metadata"]["name"]]["status"] = status
 
-    def write_ingress_hosts(self, ingress: Obj, hosts: Sequence[str]) -> None:
-        return None
+    def write_ingress_hosts(self, ingress: Obj, hostnames: IngressHostnames) -> bool:
+        self.hosts[object_key(ingress)] = list(hostnames.wanted)
+        return True
 
     def remove_finalizer(self, route: Obj) -> None:
         self.routes.pop(route["metadata"]["name"], None)
@@ -107,6 +112,7 @@ class BehindCache(MemoryCluster):
     def __init__(self, server: MemoryCluster, stale: Obj):
         super().__init__()
         self.scene, self.routes, self.stale = server.scene, server.routes, stale
+        self.hosts = server.hosts
 
     def snapshot(self) -> Snapshot:
         current = super().snapshot()
@@ -314,3 +320,221 @@ def test_a_route_write_that_conflicts_plans_on_the_servers_copy(world: World) ->
     result = world.run(scene)
     assert result.plan.changes == ()
     assert [r.published_path for r in world.rules()] == ["/wilma"]
+
+
+@pytest.mark.parametrize("spelling", ["Origin", "ORIGIN"])
+def test_a_foreign_record_in_another_case_occupies_the_origin_name(
+    world: World, spelling: str
+) -> None:
+    """DNS names are case-insensitive (RFC 4343): `Origin` is `origin`, so the name is
+    someone else's. No TXT of ours goes next to it and no rule is pointed at it."""
+    world.vultr.seed_record("example.com", spelling, "A", "198.51.100.9")
+    result = world.run(seed_state(["203.0.113.1"])).plan
+    assert result.changes == ()
+    assert [s.reason for s in result.skipped] == ["OriginForeign", "ForeignRecord"]
+    assert [(r.name, r.data) for r in world.records()] == [(spelling, "198.51.100.9")]
+    assert world.rules() == []
+
+
+@pytest.mark.parametrize("source", ["origin.example.com.", "ORIGIN.Example.com."])
+def test_a_foreign_rule_on_the_origin_spelled_otherwise_keeps_it(world: World, source: str) -> None:
+    """A trailing root dot names the same host (RFC 1034 section 3.1): a foreign rule
+    whose source is `origin.example.com.` uses our origin, which therefore stays when
+    our own route goes."""
+    converge(world, seed_state(["203.0.113.1"]))
+    world.edgio.seed_instance(
+        "exampleco",
+        {
+            "publishedHostname": "legacy.example.net",
+            "publishedUrlPath": "/",
+            "sourceHostname": source,
+            "protocolSets": [{"publishedProtocol": "http", "sourceProtocol": "http"}],
+        },
+    )
+    result = world.run(Scene()).plan
+    assert [(c.action, type(c.subject).__name__) for c in result.changes] == [
+        (Action.DELETE, "CdnRule")
+    ]
+    assert [s.reason for s in result.skipped] == ["OriginInUse"]
+    assert sorted(r.type for r in world.records()) == ["A", "TXT"]
+
+
+def https_set_edited(world: World, **edit: Any) -> tuple[str, Obj]:
+    """A portal edit to the https protocol set of our rule only; its uuid and the set."""
+    (rule,) = world.rules()
+    assert rule.id is not None and rule.published_protocols == ("http", "https")
+    (instance,) = world.edgio.instances("exampleco")
+    sets = copy.deepcopy(instance["body"]["protocolSets"])
+    https = next(s for s in sets if s["publishedProtocol"] == "https")
+    https.update(edit)
+    world.edgio.edit_instance(rule.id, protocolSets=sets)
+    return rule.id, https
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"sourcePort": 8443},
+        {"sourceProtocol": "https"},
+        {"publishedPort": 8443},
+        {"options": [{"name": "refresh_absmin", "parameters": [60]}]},
+    ],
+    ids=["port", "source-protocol", "published-port", "options"],
+)
+def test_drift_in_the_second_protocol_set_is_restored(world: World, edit: Obj) -> None:
+    """Edgio serves each protocol set as written, so an edit to the https set alone
+    changes what https visitors get: it is drift like any other, and put back."""
+    desired = seed_state(["203.0.113.1"])
+    converge(world, desired)
+    (http_before,) = [
+        s
+        for s in world.edgio.instances("exampleco")[0]["body"]["protocolSets"]
+        if s["publishedProtocol"] == "http"
+    ]
+    uuid, _ = https_set_edited(world, **edit)
+    drift = converge(world, desired)
+    assert [(c.action, c.current.id if c.current else None) for c in drift.changes] == [
+        (Action.UPDATE, uuid)
+    ]
+    (instance,) = world.edgio.instances("exampleco")
+    sets = {s["publishedProtocol"]: s for s in instance["body"]["protocolSets"]}
+    assert sets["https"] == {**http_before, "publishedProtocol": "https"}
+    assert sets["http"] == http_before
+
+
+def printed_plan(world: World, scene: Scene, capsys: pytest.CaptureFixture[str]) -> tuple[str, Obj]:
+    """What `edgio-ingress plan` prints for one dry-run pass: the table, and the JSON."""
+    result = world.run(scene, dry_run=True)
+    capsys.readouterr()
+    print_plan(result, "table")
+    table = capsys.readouterr().out
+    print_plan(result, "json")
+    return table, json.loads(capsys.readouterr().out)
+
+
+def test_plan_shows_every_protocol_set_before_and_after(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rule published on http and https reads `http,https`, not `http`; sets that
+    are not alike are each shown."""
+    desired = seed_state(["203.0.113.1"])
+    table, document = printed_plan(world, desired, capsys)
+    source = "http://origin.example.com:30080/"
+    both = f"http,https -> {source} owner={OWNER}"
+    (create,) = [c for c in document["changes"] if c["provider"] == "edgio"]
+    assert (create["before"], create["after"]) == ("-", both)
+    assert both in table
+    converge(world, desired)
+    https_set_edited(world, sourcePort=8443)
+    table, document = printed_plan(world, desired, capsys)
+    (update,) = document["changes"]
+    edited = f"http -> {source}; https -> http://origin.example.com:8443/ owner={OWNER}"
+    assert (update["action"], update["before"], update["after"]) == ("update", edited, both)
+    assert edited in table and both in table
+
+
+class NoFinalizer(MemoryCluster):
+    """An API server that refuses to store the finalizer (a webhook, a quota, RBAC)."""
+
+    def __init__(self, server: MemoryCluster):
+        super().__init__()
+        self.scene, self.routes, self.hosts = server.scene, server.routes, server.hosts
+
+    def write_route(self, write: RouteWrite) -> Obj:
+        if api.FINALIZER in (write.route["metadata"].get("finalizers") or []):
+            raise ClusterWriteFailed("422")
+        return super().write_route(write)
+
+
+def test_a_route_whose_finalizer_cannot_be_stored_publishes_nothing(world: World) -> None:
+    """Its rules would outlive it: deleting a route without our finalizer leaves nothing
+    to clean them up. It publishes nothing this pass, and its status says why."""
+    world.cluster = NoFinalizer(world.cluster)
+    result = world.run(seed_state(["203.0.113.1"]))
+    assert world.rules() == []
+    assert [c for c in result.plan.changes if isinstance(c.subject, CdnRule)] == []
+    assert world.cluster.routes == {}  # the derived route could not be created at all
+    # A route stored without it (written before, by hand): kept back the same way.
+    route = copy.deepcopy(result.route_writes[0].route)
+    route["metadata"]["finalizers"] = []
+    world.cluster.routes[route["metadata"]["name"]] = route
+    world.run(seed_state(["203.0.113.1"]))
+    assert world.rules() == []
+    stored = world.cluster.routes[route["metadata"]["name"]]
+    ready = next(c for c in stored["status"]["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "FinalizerMissing")
+
+
+def deleting(world: World, scene: Scene) -> Scene:
+    """The route's Ingress deleted, the route itself deleted and waiting on its finalizer."""
+    (route,) = world.cluster.routes.values()
+    route["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:02Z"
+    return replace(scene, ingresses=[])
+
+
+def test_a_failed_listing_keeps_what_the_statuses_say_and_the_finalizer(world: World) -> None:
+    """Edgio's listing fails: that is "unknown", not "nothing is published". The route's
+    status keeps its rule ids and states and its origin addresses, the Ingress keeps its
+    hostname, and a deleting route keeps its finalizer."""
+    scene = seed_state(["203.0.113.1"])
+    converge(world, scene)
+    converge(world, scene)  # the rule is COMPLETED now, and the status says Published
+    (route,) = world.cluster.routes.values()
+    before = copy.deepcopy(route["status"])
+    assert [e["state"] for e in before["rules"]] == ["Published"]
+    (key,) = world.cluster.hosts
+    hosts = list(world.cluster.hosts[key])
+    world.edgio.faults.add(status=503, method="GET")
+    world.vultr.faults.add(status=503, method="GET")
+    world.run(scene)
+    (route,) = world.cluster.routes.values()
+    assert route["status"]["rules"] == before["rules"]
+    assert route["status"]["origin"] == before["origin"]
+    assert world.cluster.hosts[key] == hosts
+    world.run(deleting(world, scene))
+    assert len(world.cluster.routes) == 1, "the finalizer went while the rules were unknown"
+    world.edgio.faults.clear()
+    world.vultr.faults.clear()
+    world.run(deleting(world, scene))
+    assert world.rules() == [] and world.cluster.routes == {}
+
+
+def test_an_incomplete_listing_keeps_the_finalizer_of_a_deleting_route(world: World) -> None:
+    """The account's rules moved while they were paged: a rule of the route may be on
+    a page the walk missed, so its finalizer stays until a whole listing shows none."""
+    for i in range(5):  # older than ours: newest first, ours is on the first page
+        world.edgio.seed_instance("exampleco", foreign_instance(f"/other{i}/"))
+    scene = seed_state(["203.0.113.1"])
+    converge(world, scene)
+    converge(world, scene)  # the status says Published
+    (route,) = world.cluster.routes.values()
+    before, hosts = copy.deepcopy(route["status"]["rules"]), dict(world.cluster.hosts)
+    world.edgio.max_page_size, world.edgio.newest_first = 2, True
+    made = iter(range(1000))
+    world.edgio.faults.add(
+        status=None,
+        method="GET",
+        after=True,
+        run=lambda: world.edgio.seed_instance("exampleco", foreign_instance(f"/new{next(made)}/")),
+    )
+    world.run(scene)
+    assert route["status"]["rules"] == before and world.cluster.hosts == hosts
+    result = world.run(deleting(world, scene))
+    assert [c for c in result.plan.changes if c.action is Action.DELETE] == []
+    assert len(world.cluster.routes) == 1, "the finalizer went on an incomplete listing"
+    world.edgio.faults.clear()
+    world.run(deleting(world, scene))
+    assert world.cluster.routes == {}
+    assert "/fred" not in [r.published_path for r in world.rules()]
+
+
+def foreign_instance(path: str) -> dict[str, Any]:
+    return {
+        "serviceKey": {"name": "delivery"},
+        "serviceProfileName": "LLNW-Generic",
+        "publishedHostname": "www.example.com",
+        "publishedUrlPath": path,
+        "sourceHostname": "origin.example.com",
+        "sourceUrlPath": "/",
+        "protocolSets": [{"publishedProtocol": "https", "sourceProtocol": "https", "options": []}],
+    }

@@ -4,6 +4,7 @@ does not stop the rest of a plan."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -16,7 +17,7 @@ from reconciler.derive.desired import DesiredState, desired_state
 from reconciler.derive.ingress import derive_route
 from reconciler.derive.routes import route_from_object
 from reconciler.diff import plan
-from reconciler.model import Action, CdnRule, Plan
+from reconciler.model import Action, CdnRule, DnsRecord, Plan
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
 from tests.integration.test_plans_against_emulators import (
@@ -120,3 +121,46 @@ def test_apply_plan_goes_on_after_a_failed_write(world: World) -> None:
     assert report.held == []
     assert [type(c.subject).__name__ for c in report.applied] == ["DnsRecord"] * 2 + ["CdnRule"]
     assert [r.published_path for r in world.rules()] == [report.applied[-1].subject.published_path]
+
+
+@pytest.mark.parametrize("foreign_first", [False, True], ids=["ours-first", "foreign-first"])
+def test_an_incomplete_listing_creates_no_duplicates(world: World, foreign_first: bool) -> None:
+    """Pages that overlap by as much as they hold show only the zone's first record, and
+    every walk sees a repeat: the listing is incomplete and misses our own records. They
+    are not created again on every pass (Vultr would take each copy)."""
+    if foreign_first:
+        world.vultr.seed_record("example.com", "www", "A", "198.51.100.7")
+    scene = seed_state(["203.0.113.1"])
+    assert world.run(scene).report.ok
+    before = sorted((r["type"], r["name"]) for r in world.vultr.records("example.com"))
+    world.vultr.paging = Paging(cap=1, overlap=1)
+    listed = world.records()
+    assert len(listed) == 1 and not listed.complete
+    for _ in range(3):
+        result = world.run(scene)
+        assert [c for c in result.plan.changes if isinstance(c.subject, DnsRecord)] == []
+        assert "ListingIncomplete" in {s.reason for s in result.plan.skipped}
+    assert sorted((r["type"], r["name"]) for r in world.vultr.records("example.com")) == before
+    world.vultr.paging = Paging()
+    assert world.plan_for(scene).changes == ()
+
+
+def test_records_that_cannot_be_read_are_not_created_again(world: World) -> None:
+    """A listing whose records come back unreadable (here a TTL as a string) may be
+    hiding our own TXT and A records: they are not created beside them every pass."""
+    scene = seed_state(["203.0.113.1"])
+    assert world.run(scene).report.ok
+    stored = world.vultr.records("example.com")
+    garbled = [{**record, "ttl": str(record["ttl"])} for record in stored]
+    body = {"records": garbled, "meta": {"total": len(garbled), "links": {"next": "", "prev": ""}}}
+    world.vultr.faults.add(
+        status=200, body=json.dumps(body).encode(), method="GET", path="/records$"
+    )
+    listed = world.records()
+    assert list(listed) == [] and len(listed.unreadable) == 2 and listed.complete
+    for _ in range(3):
+        result = world.run(scene)
+        assert [c for c in result.plan.changes if isinstance(c.subject, DnsRecord)] == []
+    world.vultr.faults.clear()
+    assert world.vultr.records("example.com") == stored
+    assert world.plan_for(scene).changes == ()

@@ -88,9 +88,11 @@ def gaps(times: list[float]) -> list[float]:
 # -- Retry-After ----------------------------------------------------------------------------
 
 
-def test_retry_after_is_honoured(side: Side) -> None:
-    """The second request waits the server's second, not the millisecond backoff."""
-    side.emulator.faults.add(status=429, retry_after="1", times=1, method="GET")
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_is_honoured(side: Side, status: int) -> None:
+    """The second request waits the server's second, not the millisecond backoff: on a
+    429, and on a 503 (RFC 9110 gives both a Retry-After)."""
+    side.emulator.faults.add(status=status, retry_after="1", times=1, method="GET")
     side.list(side.make(policy=QUICK))
     first, second = side.emulator.arrivals("GET", side.route)
     assert second - first >= 0.95
@@ -118,12 +120,16 @@ def test_odd_retry_after_values_fall_back_to_the_normal_backoff(side: Side, head
 
 
 @pytest.mark.parametrize("far", ["86400", "future-date"])
-def test_a_far_retry_after_fails_fast_as_throttled(side: Side, far: str) -> None:
+@pytest.mark.parametrize(("status", "error"), [(429, Throttled), (503, ServerError)])
+def test_a_far_retry_after_fails_fast(
+    side: Side, far: str, status: int, error: type[ProviderError]
+) -> None:
+    """A server that asks for more than `max_retry_after` is not asked again early."""
     header = far
     if far == "future-date":
         header = format_datetime(datetime.now(UTC) + timedelta(hours=2), usegmt=True)
-    side.emulator.faults.add(status=429, retry_after=header, method="GET")
-    with pytest.raises(Throttled) as raised:
+    side.emulator.faults.add(status=status, retry_after=header, method="GET")
+    with pytest.raises(error) as raised:
         side.list(side.make(policy=QUICK))
     assert raised.value.retry_after is not None and raised.value.retry_after > 3600
     assert side.emulator.calls() == {("GET", side.route): 1}

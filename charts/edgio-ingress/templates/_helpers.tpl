@@ -77,6 +77,9 @@ flag a line, as YAML list items. The Deployment and the CronJob use the same Lea
 {{- range .Values.controller.shortnames }}
 - {{ printf "--shortname=%s" . | quote }}
 {{- end }}
+{{- range $shortname, $name := .Values.controller.edgeHostnames }}
+- {{ printf "--edge-hostname=%s=%s" $shortname $name | quote }}
+{{- end }}
 - --node-address-type={{ .Values.controller.nodeAddressType }}
 {{- if .Values.controller.ttl }}
 - --ttl={{ .Values.controller.ttl }}
@@ -128,7 +131,7 @@ or in a Role per watched namespace. */}}
   verbs: [get, list, watch]
 - apiGroups: [networking.k8s.io]
   resources: [ingresses/status]
-  verbs: [patch]
+  verbs: [update]
 - apiGroups: [""]
   resources: [services]
   verbs: [get, list, watch]

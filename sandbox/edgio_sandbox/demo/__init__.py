@@ -22,6 +22,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
+from edgio_sandbox.demo.helm import main_helm
 from edgio_sandbox.demo.story import INTERVAL, MATCHING, RESYNC, STEPS, Story
 from edgio_sandbox.demo.tables import story as log_story
 from edgio_sandbox.demo.world import (
@@ -47,6 +48,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="leave the sandbox and the controller up at the end, until Ctrl-C",
     )
     parser.add_argument(
+        "--helm",
+        action="store_true",
+        help="the story on a real control plane (kube-apiserver, kube-controller-manager, "
+        "the sandbox's pod runner), the controller installed by helm; needs root",
+    )
+    parser.add_argument(
         "--log-level",
         choices=["debug", "info", "warning", "error"],
         default="info",
@@ -65,6 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="edgio-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.helm:
+        code = main_helm(workdir)
+        if code == 0 and args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return code
     with ExitStack() as stack:
         sandbox = Sandbox(
             stack.enter_context(KubeEmulator()),

@@ -225,3 +225,24 @@ def test_a_404_in_an_account_we_cannot_reach_is_an_error() -> None:
         emulator.remove_instance(created.id or "")
         with pytest.raises(AuthFailed):
             cdn.delete_rule(replace(created, shortname="nobody"))
+
+
+def test_every_protocol_set_is_read_and_a_release_writes_them_back_as_they_are() -> None:
+    """A portal edit to the https set alone is drift (the rule differs from the one we
+    wrote); releasing the rule keeps that edit, and only our marker goes."""
+    with EdgioEmulator(shortnames=(SHORTNAME,)) as emulator:
+        cdn = client_for(emulator)
+        created = cdn.create_rule(make_rule(published_protocols=("http", "https")))
+        [listed] = cdn.list_rules(SHORTNAME)
+        assert listed == created and listed.protocol_sets == ()
+        https = {**marked_set("https"), "sourcePort": 8443}
+        emulator.edit_instance(created.id or "", protocolSets=[marked_set("http"), https])
+        [edited] = cdn.list_rules(SHORTNAME)
+        assert edited.owner == OWNER and edited != created
+        assert [(s.published_protocol, s.source_port) for s in edited.protocol_sets] == [
+            ("http", 30080),
+            ("https", 8443),
+        ]
+        cdn.update_rule(edited, replace(edited, owner=None))
+        [released] = cdn.list_rules(SHORTNAME)
+        assert released.owner is None and released.protocol_sets == edited.protocol_sets

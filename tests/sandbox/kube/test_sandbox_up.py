@@ -65,3 +65,29 @@ def test_real_kube_prints_the_same_line(tmp_path: Path) -> None:
         assert "namespace/kube-system" in names.stdout.split()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+def test_run_pods_adds_nodes_and_keeps_the_line(tmp_path: Path) -> None:
+    """`--run-pods`: the same JSON line and env file, and the pod runner's Nodes Ready."""
+    require_binaries()
+    kubeconfig, env_file = tmp_path / "kubeconfig", tmp_path / "env"
+    argv = [*COMMANDS["sandbox up"], "--real-kube", "--kubeconfig", str(kubeconfig)]
+    with started([*argv, "--run-pods", "--env-file", str(env_file)]) as (process, info):
+        assert set(info) == {
+            "kube", "kubeconfig", "vultr", "vultr_api_key", "zone", "edgio", "edgio_user",
+            "edgio_shared_key", "shortname", "env_file",
+        }  # fmt: skip
+        kubectl = [str(BIN / "kubectl"), "--kubeconfig", str(kubeconfig), "get", "nodes"]
+        nodes = subprocess.run(kubectl, capture_output=True, text=True, timeout=60, check=True)
+        assert nodes.stdout.count(" Ready ") == 2, nodes.stdout
+        assert "KUBECONFIG=" in env_file.read_text()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+
+
+def test_run_pods_without_the_real_server_is_a_settings_error() -> None:
+    result = subprocess.run(
+        [*COMMANDS["sandbox up"], "--run-pods"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr == "error: --run-pods needs --real-kube (the emulator runs no pods)\n"
