@@ -218,14 +218,21 @@ class Setup:
     secret: dict[str, str]
     heartbeat: Heartbeat
     fence: Fence  # asked before every write, down to each provider request
+    identity: str  # this process: its Lease holderIdentity and its provider writes' tag
 
 
 def _providers(
-    creds: Credentials, resync: float, progress: Heartbeat, fence: Fence
+    creds: Credentials, resync: float, progress: Heartbeat, fence: Fence, writer: str
 ) -> ProviderCache:
+    """The provider clients, which report progress, ask the fence before each write and
+    name this process (`writer`) in every request."""
     try:
         dns = VultrDns(
-            creds.vultr_key, base_url=creds.vultr_url, progress=progress, fence=fence.check
+            creds.vultr_key,
+            base_url=creds.vultr_url,
+            progress=progress,
+            fence=fence.check,
+            writer=writer,
         )
         cdn = EdgioCdn(
             creds.edgio_user,
@@ -233,6 +240,7 @@ def _providers(
             base_url=creds.edgio_url,
             progress=progress,
             fence=fence.check,
+            writer=writer,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None
@@ -254,7 +262,8 @@ def _setup(args: argparse.Namespace) -> Setup:
     heartbeat = Heartbeat()
     fence = Fence(RENEW_DEADLINE if _elects(args) else None)
     cluster = KubeCluster(api, config.namespaces, secret=where, progress=heartbeat)
-    cache = _providers(config.credentials, config.resync, heartbeat, fence)
+    identity = f"{socket.gethostname()}_{os.getpid()}"
+    cache = _providers(config.credentials, config.resync, heartbeat, fence, identity)
     core = Settings(
         owner_id=owner,
         zones=config.zones,
@@ -267,7 +276,7 @@ def _setup(args: argparse.Namespace) -> Setup:
     guard = DeleteGuard(args.max_delete_share, args.allow_mass_delete)
     scope = Scope(frozenset(config.namespaces))
     settings = PassSettings(core, config.shortnames, config.policy, guard, scope)
-    return Setup(config, cluster, cache, settings, env, secret, heartbeat, fence)
+    return Setup(config, cluster, cache, settings, env, secret, heartbeat, fence, identity)
 
 
 def _elects(args: argparse.Namespace) -> bool:
@@ -321,10 +330,9 @@ def run_command(args: argparse.Namespace) -> int:
     elector = None
     if _elects(args):
         namespace = args.lease_namespace or own_namespace()
-        identity = f"{socket.gethostname()}_{os.getpid()}"
         coordination = setup.cluster.coordination()
         elector = LeaseElector(
-            coordination, args.lease_name, namespace, identity, fence=setup.fence
+            coordination, args.lease_name, namespace, setup.identity, fence=setup.fence
         )
     loop = Loop(
         setup.cluster,
@@ -388,7 +396,9 @@ def _refresher(setup: Setup) -> Callable[[], ProviderCache | None]:
         last.update(values)
         try:
             creds = settings_module.credentials(setup.env, values)
-            cache = _providers(creds, setup.config.resync, setup.heartbeat, setup.fence)
+            cache = _providers(
+                creds, setup.config.resync, setup.heartbeat, setup.fence, setup.identity
+            )
         except ConfigError as error:
             log.error("the credentials Secret cannot be used", error=str(error))
             return None

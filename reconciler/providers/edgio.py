@@ -104,6 +104,7 @@ class EdgioCdn:
         service_profile: str = "LLNW-Generic",
         progress: Callable[[], None] = lambda: None,
         fence: Callable[[], None] = lambda: None,
+        writer: str = "",
     ):
         self.user = user
         self.service_profile = service_profile
@@ -120,6 +121,7 @@ class EdgioCdn:
             progress=progress,
             fence=fence,
             message=server_message,
+            writer=writer,
         )
 
     def __repr__(self) -> str:

@@ -38,6 +38,7 @@ import requests
 import urllib3.exceptions
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
+from reconciler import __version__
 from reconciler.metrics import PROVIDER_CALL_SECONDS, PROVIDER_CALLS, PROVIDER_THROTTLES
 from reconciler.providers.base import (
     AuthFailed,
@@ -346,6 +347,13 @@ MAX_REDIRECTS = 3
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # reads: no fence needed
 
 
+def user_agent(writer: str) -> str:
+    """`edgio-ingress/<version> (<writer>)`: the provider's own request log then names
+    the process that wrote (its Lease holder identity), so a write can be traced to a
+    replica and checked against who held the Lease at the time."""
+    return f"edgio-ingress/{__version__} ({writer})" if writer else f"edgio-ingress/{__version__}"
+
+
 class HttpTransport:
     """One provider's JSON-over-HTTP session: pacing (`rate` requests/s, bursts of
     `burst`, one bucket per endpoint and credential), retries and error mapping."""
@@ -365,6 +373,7 @@ class HttpTransport:
         message: MessageReader = raw_message,
         progress: Callable[[], None] = lambda: None,
         fence: Callable[[], None] = lambda: None,
+        writer: str = "",
     ):
         self.provider = provider
         self._progress = progress  # told of every answer that went through (liveness)
@@ -377,7 +386,11 @@ class HttpTransport:
         self._message = message
         self._session = requests.Session()
         self._session.headers.update(
-            {"Accept": "application/json", "Content-Type": "application/json"}
+            {
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "User-Agent": user_agent(writer),
+            }
         )
         self._session.auth = auth
 

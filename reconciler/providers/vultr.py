@@ -184,6 +184,7 @@ class VultrDns:
         timeout: float = 10.0,
         progress: Callable[[], None] = lambda: None,
         fence: Callable[[], None] = lambda: None,
+        writer: str = "",
     ):
         key = _check_api_key(api_key)
         self._transport = HttpTransport(
@@ -199,6 +200,7 @@ class VultrDns:
             progress=progress,
             fence=fence,
             message=_error_message,
+            writer=writer,
         )
 
     def __repr__(self) -> str:

@@ -12,6 +12,7 @@ dropped streams) and chunked streaming for watch-style endpoints.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -77,13 +78,22 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 @dataclass(frozen=True, slots=True)
 class Write:
-    """One write request as the emulator served it: wall-clock times, for overlap checks."""
+    """One write request as the emulator served it: wall-clock times, for overlap checks,
+    and the process that sent it (see :func:`writer_of`)."""
 
     started: float
     finished: float
     method: str
     label: str
     status: int
+    writer: str = ""
+
+
+def writer_of(user_agent: str) -> str:
+    """Who wrote: the comment of a `product/version (comment)` User-Agent, where
+    edgio-ingress puts its Lease holder identity; any other agent, whole."""
+    match = re.fullmatch(r"[^\s()]+/[^\s()]+ \((.+)\)", user_agent.strip())
+    return match.group(1) if match else user_agent.strip()
 
 
 class HttpError(Exception):
@@ -202,6 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
                     request.method,
                     emulator.route_label(request),
                     response.status,
+                    writer_of(request.headers.get("User-Agent", "")),
                 )
             )
         if fault is not None and fault.after and self._misbehave(fault, request):
@@ -289,9 +300,39 @@ def _fault_response(fault: Fault, request: Request) -> Response:
 
 
 class _Server(ThreadingHTTPServer):
+    """Remembers its open connections, so stopping closes them as a real server's exit
+    does: a client's kept-alive connection must not outlive the server it talked to."""
+
     daemon_threads = True
     allow_reuse_address = True
     emulator: EmulatorServer
+
+    def __init__(self, address: tuple[str, int], handler: type[_Handler]):
+        super().__init__(address, handler)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            connections = list(self._open)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet about connections cut under a handler (by a stop or by the client)."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 class EmulatorServer:
@@ -375,11 +416,14 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
+        """Stop listening and close every open connection. `start()` afterwards serves
+        the same state on the same port: a server restart, as its clients see one."""
         if self._server is None:
             return
         self.drop_streams()
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None

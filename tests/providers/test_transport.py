@@ -17,6 +17,7 @@ import pytest
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.httpbase import EmulatorServer
 from edgio_sandbox.vultr import Paging, VultrEmulator
+from reconciler import __version__
 from reconciler.fence import LeadershipLost
 from reconciler.model import DnsRecord
 from reconciler.providers.base import (
@@ -27,7 +28,7 @@ from reconciler.providers.base import (
     Throttled,
 )
 from reconciler.providers.edgio import EdgioCdn
-from reconciler.providers.transport import RetryPolicy
+from reconciler.providers.transport import RetryPolicy, user_agent
 from reconciler.providers.vultr import VultrDns
 from tests.providers.edgio.conftest import SHORTNAME, client_for, instance_body, make_rule
 
@@ -47,6 +48,12 @@ class Side:
         if isinstance(client, VultrDns):
             return client.list_records(ZONE)
         return list(client.list_rules(SHORTNAME))
+
+    def create(self, client: Any) -> None:
+        if isinstance(client, VultrDns):
+            client.create_record(DnsRecord(ZONE, "origin", "A", "192.0.2.1", 60))
+        else:
+            client.create_rule(make_rule())
 
 
 def vultr_side(emulator: VultrEmulator) -> Side:
@@ -230,12 +237,17 @@ def test_a_redirect_to_another_host_is_not_followed(side: Side) -> None:
                 side.list(side.make(policy=QUICK))
         side.emulator.faults.add(status=307, location=elsewhere, times=1, method="POST")
         with pytest.raises(Redirected):
-            client = side.make(policy=QUICK)
-            if isinstance(client, VultrDns):
-                client.create_record(DnsRecord(ZONE, "origin", "A", "192.0.2.1", 60))
-            else:
-                client.create_rule(make_rule())
+            side.create(side.make(policy=QUICK))
         assert thief.calls() == {}
+
+
+def test_every_write_names_the_process_that_sent_it(side: Side) -> None:
+    """The User-Agent carries the writer's Lease identity, so the provider's own log
+    says which replica wrote (the fault campaign judges leadership by it)."""
+    side.create(side.make(policy=QUICK, writer="node-1_4242"))
+    side.create(side.make(policy=QUICK, writer="node-2_17"))
+    assert [w.writer for w in side.emulator.writes()] == ["node-1_4242", "node-2_17"]
+    assert user_agent("node-1_4242") == f"edgio-ingress/{__version__} (node-1_4242)"
 
 
 def test_a_same_host_redirect_is_followed_and_signed_again(side: Side) -> None:

@@ -41,6 +41,7 @@ from .kinds import (
     openapi_document,
     openapi_root,
 )
+from .leases import LeaseLog
 from .patch import PatchError, apply_patch, json_patch, merge_patch, strategic_merge_patch
 from .schema import apply_defaults, prune, validate
 from .selectors import SelectorError, parse_field_selector, parse_label_selector
@@ -124,6 +125,8 @@ class KubeEmulator(EmulatorServer):
         self.kinds = Kinds.builtin()
         self.store = Store(gc=gc, history=history)
         self.store.on_removed.append(self._removed)
+        self.leases = LeaseLog()  # every accepted Lease write: who held it, and when
+        self.store.on_recorded.append(self.leases.note)
         self.admission = Admission(self.store, seed)
         self.bookmark_interval = bookmark_interval
         self.heartbeat = heartbeat  # how often an idle watch checks for drops and timeouts

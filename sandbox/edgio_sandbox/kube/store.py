@@ -58,6 +58,7 @@ class Store:
         self.changed = threading.Condition(self.lock)
         self.revision = 0
         self.on_removed: list[Callable[[Resource, Obj], None]] = []
+        self.on_recorded: list[Callable[[Event], None]] = []  # every change, under the lock
         self._history = history
         self._floor = 0  # revisions up to here are no longer in the history
         self._events: deque[Event] = deque()
@@ -181,7 +182,10 @@ class Store:
         if len(self._events) >= self._history:
             self._events.popleft()
             self._floor += 1
-        self._events.append(Event(self.revision, resource, kind, obj, previous))
+        event = Event(self.revision, resource, kind, obj, previous)
+        self._events.append(event)
+        for hook in self.on_recorded:
+            hook(event)
         self.changed.notify_all()
 
     def _removable(self, resource: Resource, obj: Obj) -> bool:
