@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-from reconciler import api, ownership
+from reconciler import api
 from reconciler.derive import fields
+from reconciler.derive.memo import Memo
 from reconciler.errors import FieldError
-from reconciler.memo import Memo
 from reconciler.model import (
     BackendRef,
     CdnRule,
@@ -31,6 +31,7 @@ from reconciler.model import (
     WebProtocol,
     dns_name,
 )
+from reconciler.registry import ownership
 
 # Nodes with this label are left out of external load balancers, and so of the origin.
 EXCLUDE_NODE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
@@ -244,7 +245,7 @@ def desired_state(
 
 RuleKey = tuple[str, str, str]  # (shortname, host in normal form, published path)
 Placed = tuple[RouteOutcome, tuple[str, str] | None]  # an outcome, and its origin (zone, name)
-# Pure functions of their inputs, reused while those stay the same (reconciler.memo).
+# Pure functions of their inputs, reused while those stay the same (reconciler.derive.memo).
 _ADDRESSES: Memo[tuple[str, ...]] = Memo()
 _ALONE: Memo[tuple[RouteOutcome, tuple[str, str] | None, tuple[RuleKey, ...]]] = Memo()
 

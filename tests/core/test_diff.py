@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reconciler import ownership
-from reconciler.diff import plan
 from reconciler.model import Action, CdnRule, DnsRecord, Holds, OwnerMarker, Policy
+from reconciler.plan.diff import plan
+from reconciler.registry import ownership
 
 ME = "cluster-a"
 MARKER = ownership.render(OwnerMarker(ME, "origin"))

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler import facts as facts_module
 from reconciler.api import CONTROLLER_NAME
-from reconciler.config import ConfigError, edge_hostnames
+from reconciler.cmd.config import ConfigError, edge_hostnames
+from reconciler.controller import facts as facts_module
 from reconciler.derive import edge
 from reconciler.derive.desired import RouteOutcome, RuleOutcome, RuleState
 from reconciler.derive.ingress import derive_route, shows_our_status
 from reconciler.errors import InvalidObject
 from reconciler.model import CdnRule, OwnerMarker
-from reconciler.status import IngressHostnames, RouteFacts, ingress_hostnames, route_status
+from reconciler.report.status import IngressHostnames, RouteFacts, ingress_hostnames, route_status
 
 NOW = "2026-01-01T00:00:00Z"
 CUSTOM = ("www.shop.com", "shop.com", "api.shop.com", "cdn.shop.com")

@@ -1,4 +1,4 @@
-"""What a pass reuses between passes (reconciler.memo) never changes what it does.
+"""What a pass reuses between passes (reconciler.derive.memo) never changes what it does.
 
 Hypothesis draws a world and a run of changes to it (Ingresses edited, broken, added and
 deleted, Services retyped, nodes going NotReady, routes deleted or edited by hand, Edgio
@@ -20,15 +20,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import facts, memo
-from reconciler.cache import ProviderCache
+from reconciler.cluster.base import Snapshot
+from reconciler.controller import facts
+from reconciler.controller.cache import ProviderCache
+from reconciler.controller.sync import PassSettings, run_once
+from reconciler.derive import memo
 from reconciler.derive.desired import Settings
 from reconciler.derive.ingress import object_key
 from reconciler.model import CdnRule, DnsRecord
+from reconciler.plan.routeset import RouteWrite, WriteAction
 from reconciler.providers.base import Listing
-from reconciler.routeset import RouteWrite, WriteAction
-from reconciler.status import IngressHostnames, load_balancer_entries
-from reconciler.sync import PassSettings, Snapshot, run_once
+from reconciler.report.status import IngressHostnames, load_balancer_entries
 from tests.core.memory_providers import MemoryEdgio, MemoryVultr
 from tests.support import ingress_manifest
 

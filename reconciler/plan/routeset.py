@@ -28,13 +28,13 @@ from reconciler.derive.ingress import (
     object_key,
     shows_our_status,
 )
+from reconciler.derive.memo import Memo
 from reconciler.errors import InvalidObject
-from reconciler.memo import Memo
 
 Obj = dict[str, Any]
 # An Ingress's manifest (or why it has none), and whether a stored route agrees with
 # it: pure functions of the Ingress (all of it but what `derived_from` leaves out) and
-# of the manifest and the route, reused while they stay the same (reconciler.memo).
+# of the manifest and the route, reused while they stay the same (reconciler.derive.memo).
 _DERIVED: Memo[Obj | InvalidObject] = Memo()
 _AGREES: Memo[bool] = Memo()
 

@@ -7,21 +7,23 @@ and reports back on every route: status, Ingress hostnames, Events, finalizers. 
 nothing from earlier passes but the provider cache, so a lost event, a crash mid-pass or
 an edit made by hand is corrected by the next pass.
 
-The cluster is reached through the small `Cluster` Protocol (implemented over the
-`kubernetes` client in :mod:`reconciler.cluster`), so this module imports no client.
+The cluster is reached through the small `Cluster` Protocol (:mod:`reconciler.cluster.base`,
+implemented over the `kubernetes` client in :mod:`reconciler.cluster.kube`), so this module
+imports no client.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
-from reconciler import memo, ownership
-from reconciler.apply import ApplyReport, apply_plan
-from reconciler.cache import ProviderCache
+from reconciler.cluster.base import Cluster, ClusterReadFailed, ClusterWriteFailed, Snapshot
+from reconciler.controller.cache import ProviderCache
+from reconciler.controller.facts import Actual, Pass, RouteInput, finish, problem_of, read_routes
+from reconciler.derive import memo
 from reconciler.derive.desired import (
     DesiredState,
     RouteOutcome,
@@ -31,10 +33,10 @@ from reconciler.derive.desired import (
     zone_of,
 )
 from reconciler.derive.ingress import object_key
-from reconciler.diff import Unlisted, plan
-from reconciler.facts import Actual, Pass, RouteInput, finish, problem_of, read_routes
 from reconciler.fence import unfenced
-from reconciler.guard import (
+from reconciler.model import Plan, Policy, dns_name
+from reconciler.plan.diff import Unlisted, plan
+from reconciler.plan.guard import (
     DEFAULT_GUARD,
     Accounted,
     DeleteGuard,
@@ -43,9 +45,7 @@ from reconciler.guard import (
     check_sweep,
     refused,
 )
-from reconciler.model import Plan, Policy, dns_name
-from reconciler.providers.base import ProviderError
-from reconciler.routeset import (
+from reconciler.plan.routeset import (
     RouteSet,
     RouteWrite,
     Verdict,
@@ -56,63 +56,18 @@ from reconciler.routeset import (
     route_set,
     sweep_verdict,
 )
-from reconciler.status import IngressHostnames, Problem
+from reconciler.providers.apply import ApplyReport, apply_plan
+from reconciler.providers.base import ProviderError
+from reconciler.registry import ownership
+from reconciler.report.status import Problem
 
 __all__ = [
-    "ClusterReadFailed",
-    "ClusterWriteFailed",
     "PassResult",
-    "Snapshot",
-    "problem_of",
     "run_once",
 ]
 
 log = structlog.get_logger(__name__)
 Obj = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The cluster as the caches hold it at the start of a pass, as plain objects.
-
-    Nothing changes these objects in place, neither the pass nor the caches (an informer
-    replaces an object that changed): a pass reuses what it derived from an object the
-    pass before as long as it is the same object (see :mod:`reconciler.memo`)."""
-
-    ingresses: tuple[Obj, ...] = ()
-    ingress_classes: tuple[Obj, ...] = ()
-    routes: tuple[Obj, ...] = ()
-    services: tuple[Obj, ...] = ()
-    nodes: tuple[Obj, ...] = ()
-
-
-class Cluster(Protocol):
-    """What a pass needs of Kubernetes: read a snapshot, write routes and what users see."""
-
-    def snapshot(self) -> Snapshot: ...
-
-    def read_ingress(self, namespace: str, name: str) -> Obj | None:
-        """The Ingress as the API server has it now, not the cache (None: not found)."""
-        ...
-
-    def read_route(self, namespace: str, name: str) -> Obj | None:
-        """The EdgioRoute as the API server has it now (None: not found)."""
-        ...
-
-    def write_route(self, write: RouteWrite) -> Obj: ...
-
-    def write_route_status(self, route: Obj, status: Obj) -> None: ...
-
-    def write_ingress_hosts(self, ingress: Obj, hostnames: IngressHostnames) -> bool:
-        """Our entries in the Ingress's shared load-balancer list, the others kept; False
-        when the Ingress could not be written."""
-        ...
-
-    def remove_finalizer(self, route: Obj) -> None: ...
-
-    def event(self, obj: Obj, reason: str, message: str, *, warning: bool) -> None: ...
-
-    def problems(self, obj: Obj, problems: Iterable[tuple[str, str]]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,14 +271,6 @@ def _reread(cluster: Cluster, key: tuple[str, str]) -> Obj | None:
         return cluster.read_route(*key)
     except ClusterReadFailed:
         return None
-
-
-class ClusterWriteFailed(Exception):
-    """A write to the cluster that failed; the pass goes on and the next one retries."""
-
-
-class ClusterReadFailed(Exception):
-    """A read from the API server that failed; what depended on it waits for a pass."""
 
 
 def _as_if_written(write: RouteWrite) -> Obj:

@@ -15,17 +15,15 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from reconciler import api, ownership
-from reconciler.apply import ApplyReport
-from reconciler.cache import ProviderCache
+from reconciler import api
+from reconciler.controller.cache import ProviderCache
 from reconciler.derive.annotations import adopts, edge_hostname_of
 from reconciler.derive.desired import DesiredState, RouteOutcome, Settings, zone_of
 from reconciler.derive.edge import edge_hostname
 from reconciler.derive.ingress import object_key
+from reconciler.derive.memo import Memo
 from reconciler.derive.routes import route_from_object
 from reconciler.errors import FieldError, InvalidObject
-from reconciler.guard import Refusal
-from reconciler.memo import Memo
 from reconciler.model import (
     Action,
     CdnRule,
@@ -36,9 +34,12 @@ from reconciler.model import (
     Route,
     dns_name,
 )
+from reconciler.plan.guard import Refusal
+from reconciler.plan.routeset import RouteSet, WriteAction, has_finalizer, is_deleting
+from reconciler.providers.apply import ApplyReport
 from reconciler.providers.base import ProviderError
-from reconciler.routeset import RouteSet, WriteAction, has_finalizer, is_deleting
-from reconciler.status import (
+from reconciler.registry import ownership
+from reconciler.report.status import (
     EDGE_HOSTNAMES,
     IngressHostnames,
     Problem,
@@ -51,7 +52,7 @@ from reconciler.status import (
 )
 
 if TYPE_CHECKING:
-    from reconciler.sync import Cluster
+    from reconciler.cluster.base import Cluster
 
 Obj = dict[str, Any]
 # Condition reasons that are steps on the way, not problems worth a Warning Event.
@@ -118,7 +119,7 @@ class Pass:
     refusal: Refusal | None = None
 
 
-_READ: Memo[RouteInput] = Memo()  # a pure function of its inputs (reconciler.memo)
+_READ: Memo[RouteInput] = Memo()  # a pure function of its inputs (reconciler.derive.memo)
 
 
 def read_routes(stored: Iterable[Obj], routes: RouteSet, settings: Settings) -> list[RouteInput]:
@@ -241,7 +242,7 @@ def finish(
 
 
 # Whether a route's stored status is already the one its facts make it: worked out
-# again only when the facts or the stored status change (reconciler.memo).
+# again only when the facts or the stored status change (reconciler.derive.memo).
 _SETTLED: Memo[Obj | None] = Memo(by_value=True)
 
 
@@ -424,7 +425,7 @@ def _cdn_problems(
 
 
 # What a status calls for, worked out again only when the status changes: a settled
-# route's status is the stored object itself (reconciler.memo).
+# route's status is the stored object itself (reconciler.derive.memo).
 _PROBLEMS: Memo[tuple[tuple[str, str], ...]] = Memo()
 _HOSTS: Memo[IngressHostnames | None] = Memo()
 

@@ -44,7 +44,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from reconciler import ownership
 from reconciler.api import Reason
 from reconciler.model import (
     Action,
@@ -58,6 +57,7 @@ from reconciler.model import (
     Skipped,
     dns_name,
 )
+from reconciler.registry import ownership
 
 (
     _TXT_CLAIM,

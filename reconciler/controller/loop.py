@@ -23,12 +23,13 @@ from typing import Any, Protocol
 import structlog
 
 from reconciler import metrics
-from reconciler.cache import ProviderCache
+from reconciler.cluster.base import Cluster
+from reconciler.controller.cache import ProviderCache
+from reconciler.controller.observability import Heartbeat
+from reconciler.controller.sync import PassResult, PassSettings, run_once
 from reconciler.fence import Fence, LeadershipLost
-from reconciler.guard import Refusal
 from reconciler.model import Action, CdnRule, Change, DnsRecord
-from reconciler.observability import Heartbeat
-from reconciler.sync import Cluster, PassResult, PassSettings, run_once
+from reconciler.plan.guard import Refusal
 
 log = structlog.get_logger(__name__)
 RETRY = 2.0
