@@ -22,7 +22,7 @@ import structlog
 
 from reconciler.cluster.base import Cluster, ClusterReadFailed, ClusterWriteFailed, Snapshot
 from reconciler.controller.cache import ProviderCache
-from reconciler.controller.facts import Actual, Pass, RouteInput, finish, problem_of, read_routes
+from reconciler.controller.finish import finish
 from reconciler.derive import memo
 from reconciler.derive.desired import (
     DesiredState,
@@ -59,6 +59,7 @@ from reconciler.plan.routeset import (
 from reconciler.providers.apply import ApplyReport, apply_plan
 from reconciler.providers.base import ProviderError
 from reconciler.registry import ownership
+from reconciler.report.facts import Actual, Pass, RouteInput, problem_of, read_routes
 from reconciler.report.status import Problem
 
 __all__ = [

@@ -1,10 +1,11 @@
 """Imports flow one way, down the design's layers, and no module imports itself back.
 
-core <- registry <- derive <- plan <- report <- providers, cluster <- controller <- cmd
-<- the entry point (`cli`). The pure layers (core to report) import no client library,
-so they stay testable without any server; providers and the cluster layer know the pure
-layers and not each other; only the cluster layer speaks to Kubernetes; and the product
-never imports the sandbox, which is not in its wheel.
+core <- registry <- derive <- plan <- providers <- report <- cluster <- controller <- cmd
+<- the entry point (`cli`). The pure layers (core, registry, derive, plan, report) import
+no client library, so they stay testable without any server: report reads what carrying
+out a plan did (the providers' errors and apply report, which import no client either,
+as the run-time check below confirms); only the cluster layer speaks to Kubernetes; and
+the product never imports the sandbox, which is not in its wheel.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ RANK = {
     "registry": 1,
     "derive": 2,
     "plan": 3,
-    "report": 4,
-    "providers": 5,
-    "cluster": 5,
-    "controller": 6,
-    "cmd": 7,
-    "cli": 8,
+    "providers": 4,
+    "report": 5,
+    "cluster": 6,
+    "controller": 7,
+    "cmd": 8,
+    "cli": 9,
 }
 PURE = ("core", "registry", "derive", "plan", "report")
 LEAVES = ("metrics",)  # observability: a leaf anyone outside the pure layers may use
@@ -87,7 +88,7 @@ def test_every_module_has_a_layer() -> None:
 @pytest.mark.parametrize("module", [m for m in MODULES if layer_of(m) in RANK])
 def test_imports_flow_down(module: str) -> None:
     """A layer imports its own modules and those of the layers below it, never a layer
-    beside it or above it; the metrics leaf is for the layers that are not pure."""
+    above it; the metrics leaf is for the layers that are not pure."""
     layer = layer_of(module)
     allowed = set(LEAVES) if layer not in PURE else set()
     upward = {
@@ -97,7 +98,7 @@ def test_imports_flow_down(module: str) -> None:
         and other not in allowed
         and not RANK.get(other, 99) < RANK[layer]
     }
-    assert upward == set(), f"{module} imports a layer beside or above its own"
+    assert upward == set(), f"{module} imports a layer above its own"
 
 
 @pytest.mark.parametrize("module", [m for m in MODULES if layer_of(m) in PURE])

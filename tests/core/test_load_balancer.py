@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from reconciler.api import CONTROLLER_NAME
 from reconciler.cmd.config import ConfigError, edge_hostnames
-from reconciler.controller import facts as facts_module
+from reconciler.controller import finish as finish_module
 from reconciler.derive import edge
 from reconciler.derive.desired import RouteOutcome, RuleOutcome, RuleState
 from reconciler.derive.ingress import derive_route, shows_our_status
@@ -203,5 +203,5 @@ def test_a_refused_ingress_write_keeps_the_names_shown_before_in_the_status() ->
         **ingress({}),
         "status": {"loadBalancer": {"ingress": [{"hostname": "edge.example.net"}]}},
     }
-    kept = facts_module._show_hostnames(RefusingCluster(), "default/web", shown, status, previous)  # type: ignore[arg-type]
+    kept = finish_module._show_hostnames(RefusingCluster(), "default/web", shown, status, previous)  # type: ignore[arg-type]
     assert kept == {"rules": [], "edgeHostnames": ["edge.example.net"]}

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.cluster.base import Snapshot
-from reconciler.controller import facts
+from reconciler.controller import finish
 from reconciler.controller.cache import ProviderCache
 from reconciler.controller.sync import PassSettings, run_once
 from reconciler.derive import memo
@@ -30,6 +30,7 @@ from reconciler.derive.ingress import object_key
 from reconciler.model import CdnRule, DnsRecord
 from reconciler.plan.routeset import RouteWrite, WriteAction
 from reconciler.providers.base import Listing
+from reconciler.report import facts
 from reconciler.report.status import IngressHostnames, load_balancer_entries
 from tests.core.memory_providers import MemoryEdgio, MemoryVultr
 from tests.support import ingress_manifest
@@ -235,7 +236,7 @@ def play(run: Sequence[tuple[Any, ...]], *, keep: bool) -> list[Any]:
             memo.forget()
         stamp = f"2026-01-01T01:00:{step:02d}Z"
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(facts, "now", lambda stamp=stamp: stamp)
+            patch.setattr(finish, "now", lambda stamp=stamp: stamp)
             result = run_once(box.world, box.cache, SETTINGS, full=step % 3 == 0)
         seen.append(
             (
