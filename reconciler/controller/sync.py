@@ -106,6 +106,22 @@ class PassResult:
         """The pass planned against every zone and account and every write went through."""
         return self.report.ok and not self.listing_problems and not self.refusals
 
+    @classmethod
+    def of(cls, done: Pass, statuses: dict[str, Obj], sweep_refusal: Refusal | None) -> PassResult:
+        """What a finished pass records: its plan and writes, and what it reported."""
+        return cls(
+            plan=done.plan,
+            report=done.report,
+            outcomes=done.desired.outcomes,
+            statuses=statuses,
+            route_writes=done.routes.writes,
+            listing_problems={**done.actual.zone_problems, **done.actual.account_problems},
+            dry_run=done.dry_run,
+            desired=done.desired,
+            refusal=done.refusal,
+            sweep_refusal=sweep_refusal,
+        )
+
 
 def run_once(
     cluster: Cluster,
@@ -116,34 +132,40 @@ def run_once(
     full: bool = False,
     fence: Callable[[], None] = unfenced,
 ) -> PassResult:
-    """One level-triggered pass; `full` lists every zone and account again; `fence` is
-    asked before every provider write (the cluster's writes ask their own)."""
+    """One level-triggered pass, as external-dns's RunOnce: snapshot, derive, plan,
+    apply, report, record. `full` lists every zone and account again; `fence` is asked
+    before every provider write (the cluster's writes ask their own)."""
     memo.next_pass()
     snapshot = cluster.snapshot()
-    routes = route_set(snapshot.ingresses, snapshot.ingress_classes, snapshot.routes)
-    routes, sweep_refusal = _confirmed(cluster, routes, snapshot, settings.guard, dry_run)
+    routes, sweep_refusal = _routes(cluster, snapshot, settings.guard, dry_run)
     stored = _write_routes(cluster, routes, snapshot.routes, dry_run)
     inputs = read_routes(stored, routes, settings.core)
     actual = read_actual(cache, settings, inputs, full=full)
     desired = _desired(snapshot, inputs, settings)
-    result, refusal = _guarded_plan(desired, actual, settings, inputs)
-    desired = settle(desired, result)
-    report = ApplyReport() if dry_run else apply_plan(result, cache.dns, cache.cdn, fence)
-    deletes = settings.policy is Policy.SYNC
-    done = Pass(inputs, desired, actual, result, report, routes, dry_run, deletes, refusal)
-    statuses = finish(cluster, cache, done, settings.core)
-    return PassResult(
-        result,
-        report,
-        desired.outcomes,
-        statuses,
-        routes.writes,
-        {**actual.zone_problems, **actual.account_problems},
-        dry_run,
-        desired,
-        refusal,
-        sweep_refusal,
+    planned, refusal = _guarded_plan(desired, actual, settings, inputs)
+    report = ApplyReport() if dry_run else apply_plan(planned, cache.dns, cache.cdn, fence)
+    done = Pass(
+        inputs=inputs,
+        desired=settle(desired, planned),
+        actual=actual,
+        plan=planned,
+        report=report,
+        routes=routes,
+        dry_run=dry_run,
+        deletes=settings.policy is Policy.SYNC,
+        refusal=refusal,
     )
+    statuses = finish(cluster, cache, done, settings.core)
+    return PassResult.of(done, statuses, sweep_refusal)
+
+
+def _routes(
+    cluster: Cluster, snapshot: Snapshot, guard: DeleteGuard, dry_run: bool
+) -> tuple[RouteSet, Refusal | None]:
+    """The EdgioRoute writes that make the routes agree with their Ingresses, with only
+    the sweeps the API server confirms (see `_confirmed`)."""
+    routes = route_set(snapshot.ingresses, snapshot.ingress_classes, snapshot.routes)
+    return _confirmed(cluster, routes, snapshot, guard, dry_run)
 
 
 def _desired(
