@@ -22,6 +22,7 @@ from reconciler.plan.routeset import WriteAction, has_finalizer
 from reconciler.registry import ownership
 from reconciler.report.facts import (
     Pass,
+    ReportMemos,
     RouteReport,
     actions_by_route,
     hostnames_to_write,
@@ -39,15 +40,15 @@ def now() -> str:
 
 
 def finish(
-    cluster: Cluster, cache: ProviderCache, done: Pass, settings: Settings
+    cluster: Cluster, cache: ProviderCache, done: Pass, settings: Settings, memos: ReportMemos
 ) -> dict[str, Obj]:
     """Statuses for every route, written (with Events and finalizers) unless a dry run."""
     rules, records = _after(cache, done, settings)
-    reports = route_reports(done, rules, records, settings, now())
+    reports = route_reports(done, rules, records, settings, now(), memos)
     if not done.dry_run:
         actions = actions_by_route(done.report)
         for report in reports:
-            _report(cluster, report, done, actions)
+            _report(cluster, report, done, actions, memos)
         _report_ingresses(cluster, done, ingress_problems(done, reports))
     return {report.item.key: report.status for report in reports}
 
@@ -76,10 +77,11 @@ def _report(
     report: RouteReport,
     done: Pass,
     actions: Mapping[str, Sequence[tuple[str, str]]],
+    memos: ReportMemos,
 ) -> None:
-    item, status = report.item, report.status
+    item, status, previous = report.item, report.status, report.previous
     if item.ingress is not None and item.key in done.routes.shown:
-        status = _show_hostnames(cluster, item.key, item.ingress, status, report.previous)
+        status = _show_hostnames(cluster, item.key, item.ingress, status, previous, memos)
     if status != report.previous:
         cluster.write_route_status(item.obj, status)
     targets = [item.obj] + ([item.ingress] if item.ingress is not None else [])
@@ -101,12 +103,17 @@ def _release(cluster: Cluster, report: RouteReport, done: Pass, targets: list[Ob
 
 
 def _show_hostnames(
-    cluster: Cluster, key: str, ingress: Obj, status: Obj, previous: Mapping[str, Any]
+    cluster: Cluster,
+    key: str,
+    ingress: Obj,
+    status: Obj,
+    previous: Mapping[str, Any],
+    memos: ReportMemos,
 ) -> Obj:
     """Our entries on the Ingress, before the status, so Ready=True finds them set. The
     status written says what the Ingress shows: when the Ingress could not be written, it
     keeps the names shown before."""
-    hostnames = hostnames_to_write(key, status, previous, ingress)
+    hostnames = hostnames_to_write(key, status, previous, ingress, memos)
     if hostnames is None or cluster.write_ingress_hosts(ingress, hostnames):
         return status
     return keeping_shown(status, previous)

@@ -26,7 +26,7 @@ from reconciler import metrics
 from reconciler.cluster.base import Cluster
 from reconciler.controller.cache import ProviderCache
 from reconciler.controller.observability import Heartbeat
-from reconciler.controller.sync import PassResult, PassSettings, run_once
+from reconciler.controller.sync import PassMemory, PassResult, PassSettings, run_once
 from reconciler.fence import Fence, LeadershipLost
 from reconciler.model import Action, CdnRule, Change, DnsRecord
 from reconciler.plan.guard import Refusal
@@ -83,6 +83,7 @@ class Loop:
         # Where controller-wide Events go (the Lease): a refusal may concern no route.
         self.controller_object = controller_object
         self._refresh = refresh  # new provider clients when the credentials Secret changed
+        self.memory = PassMemory()  # what this loop's passes reuse: no other loop's
         self._wake = threading.Event()
         self._failures = 0
         # Progress made anywhere: the providers' clients and the cluster's writes beat it.
@@ -170,6 +171,7 @@ class Loop:
                 dry_run=self.options.dry_run,
                 full=full,
                 fence=self.fence.check,
+                memory=self.memory,
             )
         except Exception:
             self._failed()

@@ -23,8 +23,8 @@ import structlog
 from reconciler.cluster.base import Cluster, ClusterReadFailed, ClusterWriteFailed, Snapshot
 from reconciler.controller.cache import ProviderCache
 from reconciler.controller.finish import finish
-from reconciler.derive import memo
 from reconciler.derive.desired import (
+    DesiredMemos,
     DesiredState,
     RouteOutcome,
     Settings,
@@ -33,6 +33,7 @@ from reconciler.derive.desired import (
     zone_of,
 )
 from reconciler.derive.ingress import object_key
+from reconciler.derive.memo import Memos
 from reconciler.fence import unfenced
 from reconciler.model import Plan, Policy, dns_name
 from reconciler.plan.diff import Unlisted, plan
@@ -47,6 +48,7 @@ from reconciler.plan.guard import (
 )
 from reconciler.plan.routeset import (
     RouteSet,
+    RouteSetMemos,
     RouteWrite,
     Verdict,
     WriteAction,
@@ -59,7 +61,14 @@ from reconciler.plan.routeset import (
 from reconciler.providers.apply import ApplyReport, apply_plan
 from reconciler.providers.base import ProviderError
 from reconciler.registry import ownership
-from reconciler.report.facts import Actual, Pass, RouteInput, problem_of, read_routes
+from reconciler.report.facts import (
+    Actual,
+    Pass,
+    ReportMemos,
+    RouteInput,
+    problem_of,
+    read_routes,
+)
 from reconciler.report.status import Problem
 
 __all__ = [
@@ -80,6 +89,16 @@ class PassSettings:
     policy: Policy = Policy.SYNC
     guard: DeleteGuard = DEFAULT_GUARD  # --max-delete-share, --allow-mass-delete
     scope: ownership.Scope = ownership.EVERYWHERE  # --namespace: the routes this install judges
+
+
+@dataclass
+class PassMemory(Memos):
+    """What passes reuse from the passes before (reconciler.derive.memo), owned by the
+    loop that runs them: two loops in one process never share it."""
+
+    desired: DesiredMemos = field(default_factory=DesiredMemos)
+    routes: RouteSetMemos = field(default_factory=RouteSetMemos)
+    report: ReportMemos = field(default_factory=ReportMemos)
 
 
 @dataclass
@@ -131,17 +150,20 @@ def run_once(
     dry_run: bool = False,
     full: bool = False,
     fence: Callable[[], None] = unfenced,
+    memory: PassMemory | None = None,
 ) -> PassResult:
     """One level-triggered pass, as external-dns's RunOnce: snapshot, derive, plan,
     apply, report, record. `full` lists every zone and account again; `fence` is asked
-    before every provider write (the cluster's writes ask their own)."""
-    memo.next_pass()
+    before every provider write (the cluster's writes ask their own); `memory` is what
+    the caller's passes before computed (none: a pass from scratch)."""
+    memory = PassMemory() if memory is None else memory
+    memory.next_pass()
     snapshot = cluster.snapshot()
-    routes, sweep_refusal = _routes(cluster, snapshot, settings.guard, dry_run)
+    routes, sweep_refusal = _routes(cluster, snapshot, settings.guard, dry_run, memory)
     stored = _write_routes(cluster, routes, snapshot.routes, dry_run)
-    inputs = read_routes(stored, routes, settings.core)
+    inputs = read_routes(stored, routes, settings.core, memory.report)
     actual = read_actual(cache, settings, inputs, full=full)
-    desired = _desired(snapshot, inputs, settings)
+    desired = _desired(snapshot, inputs, settings, memory.desired)
     planned, refusal = _guarded_plan(desired, actual, settings, inputs)
     report = ApplyReport() if dry_run else apply_plan(planned, cache.dns, cache.cdn, fence)
     done = Pass(
@@ -155,21 +177,25 @@ def run_once(
         deletes=settings.policy is Policy.SYNC,
         refusal=refusal,
     )
-    statuses = finish(cluster, cache, done, settings.core)
+    statuses = finish(cluster, cache, done, settings.core, memory.report)
     return PassResult.of(done, statuses, sweep_refusal)
 
 
 def _routes(
-    cluster: Cluster, snapshot: Snapshot, guard: DeleteGuard, dry_run: bool
+    cluster: Cluster, snapshot: Snapshot, guard: DeleteGuard, dry_run: bool, memory: PassMemory
 ) -> tuple[RouteSet, Refusal | None]:
     """The EdgioRoute writes that make the routes agree with their Ingresses, with only
     the sweeps the API server confirms (see `_confirmed`)."""
-    routes = route_set(snapshot.ingresses, snapshot.ingress_classes, snapshot.routes)
+    ingresses, classes, stored = snapshot.ingresses, snapshot.ingress_classes, snapshot.routes
+    routes = route_set(ingresses, classes, stored, memory.routes)
     return _confirmed(cluster, routes, snapshot, guard, dry_run)
 
 
 def _desired(
-    snapshot: Snapshot, inputs: Sequence[RouteInput], settings: PassSettings
+    snapshot: Snapshot,
+    inputs: Sequence[RouteInput],
+    settings: PassSettings,
+    memos: DesiredMemos,
 ) -> DesiredState:
     """What the providers should hold; routes that cannot be read keep what they have."""
     return desired_state(
@@ -178,6 +204,7 @@ def _desired(
         snapshot.nodes,
         settings.core,
         [i.key for i in inputs if i.route is None and not i.deleting],
+        memos,
     )
 
 

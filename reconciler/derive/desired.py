@@ -16,7 +16,7 @@ from typing import Any
 
 from reconciler import api
 from reconciler.derive import fields
-from reconciler.derive.memo import Memo
+from reconciler.derive.memo import Memo, Memos
 from reconciler.errors import FieldError
 from reconciler.model import (
     BackendRef,
@@ -190,11 +190,14 @@ def desired_state(
     nodes: Iterable[Mapping[str, Any]],
     settings: Settings,
     invalid_routes: Iterable[str] = (),
+    memos: DesiredMemos | None = None,
 ) -> DesiredState:
     """`invalid_routes` are keys of EdgioRoutes that could not be read: what they
-    published stays as it is, like everything else whose input is broken."""
+    published stays as it is, like everything else whose input is broken. `memos`: what
+    the passes before computed (none: everything is computed)."""
+    memos = DesiredMemos() if memos is None else memos
     nodes = tuple(nodes)
-    addresses = _ADDRESSES.get(
+    addresses = memos.addresses.get(
         None,
         (settings, *nodes),
         partial(node_addresses, nodes, settings.node_address_type, settings.node_selector),
@@ -210,7 +213,7 @@ def desired_state(
                 released.add(ownership.route_resource(route.key))
             outcomes.append(RouteOutcome(route.key, deleting=True))
             continue
-        outcome, origin = _claimed(route, services, settings, claims, addresses)
+        outcome, origin = _claimed(route, services, settings, claims, addresses, memos.alone)
         if origin is not None and any(r.rule for r in outcome.rules):
             origins.add(origin)
             rules.update(r.rule for r in outcome.rules if r.rule is not None)
@@ -245,9 +248,16 @@ def desired_state(
 
 RuleKey = tuple[str, str, str]  # (shortname, host in normal form, published path)
 Placed = tuple[RouteOutcome, tuple[str, str] | None]  # an outcome, and its origin (zone, name)
-# Pure functions of their inputs, reused while those stay the same (reconciler.derive.memo).
-_ADDRESSES: Memo[tuple[str, ...]] = Memo()
-_ALONE: Memo[tuple[RouteOutcome, tuple[str, str] | None, tuple[RuleKey, ...]]] = Memo()
+Alone = tuple[RouteOutcome, tuple[str, str] | None, tuple[RuleKey, ...]]
+
+
+@dataclass
+class DesiredMemos(Memos):
+    """Pure functions of their inputs, reused while those stay the same
+    (reconciler.derive.memo): the node addresses, and each route's outcome alone."""
+
+    addresses: Memo[tuple[str, ...]] = field(default_factory=Memo)
+    alone: Memo[Alone] = field(default_factory=Memo)
 
 
 def _claimed(
@@ -256,6 +266,7 @@ def _claimed(
     settings: Settings,
     claims: dict[RuleKey, str],
     addresses: tuple[str, ...],
+    kept: Memo[Alone],
 ) -> Placed:
     """The route's outcome once older routes have claimed their hosts and paths.
 
@@ -263,7 +274,7 @@ def _claimed(
     route has alone: a function of the route, its Services, the settings and the node
     addresses, kept between passes. Otherwise it is worked out again with the claims."""
     backends = tuple(services.get((route.namespace, r.backend.service)) for r in route.rules)
-    outcome, origin, keys = _ALONE.get(
+    outcome, origin, keys = kept.get(
         route.key,
         (route, settings, addresses, *backends),
         partial(_alone, route, services, settings, addresses),

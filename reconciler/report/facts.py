@@ -20,7 +20,7 @@ from reconciler.derive.annotations import adopts, edge_hostname_of
 from reconciler.derive.desired import DesiredState, RouteOutcome, Settings, zone_of
 from reconciler.derive.edge import edge_hostname
 from reconciler.derive.ingress import object_key
-from reconciler.derive.memo import Memo
+from reconciler.derive.memo import Memo, Memos
 from reconciler.derive.routes import route_from_object
 from reconciler.errors import FieldError, InvalidObject
 from reconciler.model import (
@@ -115,10 +115,22 @@ class Pass:
     refusal: Refusal | None = None
 
 
-_READ: Memo[RouteInput] = Memo()  # a pure function of its inputs (reconciler.derive.memo)
+@dataclass
+class ReportMemos(Memos):
+    """What the report reuses while its inputs stay the same (reconciler.derive.memo):
+    each route read; whether its stored status is already the one its facts make it
+    (facts are new values every pass: compared by value); the Warning Events a status
+    calls for; the Ingress hostnames to write."""
+
+    read: Memo[RouteInput] = field(default_factory=Memo)
+    settled: Memo[Obj | None] = field(default_factory=lambda: Memo(by_value=True))
+    problems: Memo[tuple[tuple[str, str], ...]] = field(default_factory=Memo)
+    hosts: Memo[IngressHostnames | None] = field(default_factory=Memo)
 
 
-def read_routes(stored: Iterable[Obj], routes: RouteSet, settings: Settings) -> list[RouteInput]:
+def read_routes(
+    stored: Iterable[Obj], routes: RouteSet, settings: Settings, memos: ReportMemos
+) -> list[RouteInput]:
     """Every stored route read and validated; what did not change since the last pass
     (the route, its Ingress's verdict, the settings) is not read again."""
     found = []
@@ -126,7 +138,8 @@ def read_routes(stored: Iterable[Obj], routes: RouteSet, settings: Settings) -> 
         key = object_key(obj)
         invalid, ingress = routes.invalid.get(key), routes.sources.get(key)
         inputs = (obj, invalid, ingress, settings)
-        found.append(_READ.get(key, inputs, partial(_read, key, obj, invalid, ingress, settings)))
+        read = partial(_read, key, obj, invalid, ingress, settings)
+        found.append(memos.read.get(key, inputs, read))
     return found
 
 
@@ -194,11 +207,6 @@ def problem_of(error: ProviderError) -> Problem:
     return Problem(reasons.get(error.reason, api.Reason.PROVIDER_UNAVAILABLE), str(error))
 
 
-# Whether a route's stored status is already the one its facts make it: worked out
-# again only when the facts or the stored status change (reconciler.derive.memo).
-_SETTLED: Memo[Obj | None] = Memo(by_value=True)
-
-
 def _settled(facts: RouteFacts, previous: Obj, stamp: str) -> Obj | None:
     """The stored status when it is what these facts make it, else None. A status equal
     to the stored one used no time stamp (a condition stamped now is one whose status
@@ -208,7 +216,7 @@ def _settled(facts: RouteFacts, previous: Obj, stamp: str) -> Obj | None:
 
 def _shown(facts: RouteFacts) -> tuple[tuple[str | None, str | None], ...]:
     """What the status shows of the published rules that their equality leaves out (a
-    CdnRule compares without Edgio's id and state), for `_SETTLED` to compare too."""
+    CdnRule compares without Edgio's id and state), for the `settled` memo to compare too."""
     return tuple((rule.id, rule.state) for rule in facts.published.values())
 
 
@@ -358,12 +366,6 @@ def _cdn_problems(
     return found
 
 
-# What a status calls for, worked out again only when the status changes: a settled
-# route's status is the stored object itself (reconciler.derive.memo).
-_PROBLEMS: Memo[tuple[tuple[str, str], ...]] = Memo()
-_HOSTS: Memo[IngressHostnames | None] = Memo()
-
-
 def _problems(status: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """The Warning Events a status calls for: one per unhealthy condition but Ready."""
     found = []
@@ -424,12 +426,12 @@ def _action_message(reason: api.Reason, rules: Sequence[str]) -> str:
 
 
 def hostnames_to_write(
-    key: str, status: Obj, previous: Mapping[str, Any], ingress: Obj
+    key: str, status: Obj, previous: Mapping[str, Any], ingress: Obj, memos: ReportMemos
 ) -> IngressHostnames | None:
     """Our entries for a route's Ingress, or None when it already shows them as they
     should be; worked out again only when the status, stored status or Ingress change."""
     inputs = (status, previous, ingress)
-    return _HOSTS.get(key, inputs, partial(_hostnames_to_write, status, previous, ingress))
+    return memos.hosts.get(key, inputs, partial(_hostnames_to_write, status, previous, ingress))
 
 
 def _hostnames_to_write(
@@ -467,6 +469,7 @@ def route_reports(
     records: Sequence[DnsRecord],
     settings: Settings,
     stamp: str,
+    memos: ReportMemos,
 ) -> list[RouteReport]:
     """Every route's report, given what the providers hold after the writes."""
     outcomes = {o.key: o for o in done.desired.outcomes}
@@ -484,10 +487,12 @@ def route_reports(
         facts = route_facts(item, outcome, done, published, origins[hostname], settings, unknown)
         previous = item.obj.get("status") or {}
         inputs = (facts, previous, _shown(facts))
-        settled = _SETTLED.get(item.key, inputs, partial(_settled, facts, previous, stamp))
+        settled = memos.settled.get(item.key, inputs, partial(_settled, facts, previous, stamp))
         status = route_status(facts, previous, stamp) if settled is None else settled
         problems = (
-            () if done.dry_run else _PROBLEMS.get(item.key, (status,), partial(_problems, status))
+            ()
+            if done.dry_run
+            else memos.problems.get(item.key, (status,), partial(_problems, status))
         )
         reports.append(
             RouteReport(item=item, facts=facts, status=status, previous=previous, problems=problems)
