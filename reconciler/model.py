@@ -291,6 +291,15 @@ class Change:
         return subject
 
 
+class Skip(enum.Enum):
+    """What kind of reason left something unchanged, for the code that reports on it to
+    ask by type rather than by matching the reason's words."""
+
+    FOREIGN = "foreign"  # not ours: another owner's record or rule holds the name or path
+    FORBIDDEN = "forbidden"  # the --policy does not allow the change
+    WAITING = "waiting"  # anything else: held, in use, not ready, unknown, refused
+
+
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """Something the plan deliberately did not change, and why (shown to users)."""
@@ -298,6 +307,7 @@ class Skipped:
     subject: DnsRecord | CdnRule
     reason: str  # CamelCase, e.g. "ForeignRecord", "PolicyForbidsDelete"
     message: str
+    kind: Skip = Skip.WAITING
 
 
 @dataclass(frozen=True, slots=True)

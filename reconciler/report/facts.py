@@ -31,6 +31,7 @@ from reconciler.model import (
     DnsRecord,
     Plan,
     Route,
+    Skip,
     dns_name,
 )
 from reconciler.plan.guard import Refusal
@@ -303,7 +304,7 @@ def _origin_addresses(
 def _origin_foreign(hostname: str | None, plan: Plan) -> str:
     for skipped in plan.skipped:
         subject = skipped.subject
-        foreign = skipped.reason == "ForeignRecord" and isinstance(subject, DnsRecord)
+        foreign = skipped.kind is Skip.FOREIGN and isinstance(subject, DnsRecord)
         if foreign and _serves(subject, hostname):
             return skipped.message
     return ""
@@ -320,7 +321,7 @@ def _foreign_rules(keys: set[tuple[str, str, str]], plan: Plan) -> dict[tuple[st
     return {
         s.subject.key: s.message
         for s in plan.skipped
-        if s.reason == "ForeignRule" and isinstance(s.subject, CdnRule) and s.subject.key in keys
+        if s.kind is Skip.FOREIGN and isinstance(s.subject, CdnRule) and s.subject.key in keys
     }
 
 
@@ -360,7 +361,7 @@ def _cdn_problems(
         found.update({key: refusal for key in keys})
     for skipped in done.plan.skipped:
         subject = skipped.subject
-        forbidden = skipped.reason.startswith("PolicyForbids")
+        forbidden = skipped.kind is Skip.FORBIDDEN
         if forbidden and isinstance(subject, CdnRule) and subject.key in keys:
             found[subject.key] = Problem(api.Reason.POLICY_FORBIDS, skipped.message)
     return found
