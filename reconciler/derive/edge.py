@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 
+from reconciler.model import dns_name
+
 # Edgio's own names: `<shortname>.s.llnwi.net` and `<account>.vo.llnwd.net`.
 PROVIDER_DOMAINS = (".s.llnwi.net", ".vo.llnwd.net")
 _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
@@ -23,7 +25,7 @@ _NAME = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)+[a-z]([-a-z0-9]{{0,61}}[a-z0-
 
 def provider_assigned(host: str) -> bool:
     """Whether `host` is a name Edgio assigned (and answers for) itself."""
-    host = host.lower().rstrip(".")
+    host = dns_name(host)
     return any(host.endswith(domain) and len(host) > len(domain) for domain in PROVIDER_DOMAINS)
 
 
@@ -35,7 +37,7 @@ def edge_hostname_problem(name: str, hosts: Collection[str] = ()) -> str | None:
     """Why `name` cannot be an edge name (of a route publishing `hosts`), or None."""
     if not _NAME.match(name):
         return "must be a fully qualified DNS name (the Edgio name the hosts are CNAMEd to)"
-    if name in {host.lower() for host in hosts} and not provider_assigned(name):
+    if dns_name(name) in {dns_name(host) for host in hosts} and not provider_assigned(name):
         return (
             "is one of the route's own hosts: external-dns would write a CNAME of that "
             "host to itself"

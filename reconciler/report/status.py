@@ -358,7 +358,7 @@ class IngressHostnames:
     def is_ours(self, entry: object) -> bool:
         if not isinstance(entry, Mapping) or "ip" in entry:
             return False
-        hostname = str(entry.get("hostname") or "").lower()
+        hostname = dns_name(str(entry.get("hostname") or ""))
         return bool(hostname) and (
             hostname in self.ours or hostname in self.wanted or provider_assigned(hostname)
         )
@@ -388,7 +388,7 @@ def ingress_hostnames(
     names the route showed before (the edge name changed or nothing is published any
     more) and the Ingress's own hosts, which earlier versions showed (a CNAME loop)."""
     hosts = {
-        str(rule.get("host")).lower()
+        dns_name(str(rule.get("host")))
         for rule in (ingress.get("spec") or {}).get("rules") or []
         if isinstance(rule, Mapping) and rule.get("host")
     }

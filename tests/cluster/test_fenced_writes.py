@@ -16,6 +16,7 @@ from reconciler.cluster.config import api_client
 from reconciler.cluster.kube import KubeCluster
 from reconciler.fence import Fence, LeadershipLost
 from reconciler.plan.routeset import RouteWrite, WriteAction
+from reconciler.report.status import IngressHostnames
 from tests.controller.conftest import WRITES
 
 ROUTE: dict[str, Any] = {
@@ -24,6 +25,7 @@ ROUTE: dict[str, Any] = {
     "metadata": {"name": "web", "namespace": "default", "finalizers": [api.FINALIZER]},
     "spec": {},
 }
+SHOWN = IngressHostnames(("exampleco.s.llnwi.net",), frozenset())
 INGRESS = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": ROUTE["metadata"]}
 
 
@@ -31,7 +33,7 @@ def writes(cluster: KubeCluster) -> list[Callable[[], object]]:
     return [
         *(lambda a=a: cluster.write_route(RouteWrite(a, ROUTE, "test")) for a in WriteAction),
         lambda: cluster.write_route_status(ROUTE, {"conditions": []}),
-        lambda: cluster.write_ingress_hosts(INGRESS, ["exampleco.s.llnwi.net"]),
+        lambda: cluster.write_ingress_hosts(INGRESS, SHOWN),
         lambda: cluster.remove_finalizer(ROUTE),
     ]
 
