@@ -29,7 +29,6 @@ from reconciler.derive.desired import (
     RouteOutcome,
     Settings,
     desired_state,
-    settle,
     zone_of,
 )
 from reconciler.derive.ingress import object_key
@@ -58,6 +57,7 @@ from reconciler.plan.routeset import (
     route_set,
     sweep_verdict,
 )
+from reconciler.plan.settle import settle
 from reconciler.providers.apply import ApplyReport, apply_plan
 from reconciler.providers.base import ProviderError
 from reconciler.registry import ownership

@@ -25,7 +25,6 @@ from reconciler.model import (
     DnsRecord,
     Holds,
     OwnerMarker,
-    Plan,
     Route,
     RouteRule,
     WebProtocol,
@@ -66,19 +65,10 @@ class RuleState(enum.StrEnum):
     BACKEND_NOT_FOUND = "BackendNotFound"
     BACKEND_NOT_NODE_PORT = "BackendNotNodePort"
     BACKEND_PORT_NOT_FOUND = "BackendPortNotFound"
-    # set from the plan by :func:`settle`: the rule stays where it is, or is not created
+    # set from the plan (reconciler.plan.settle): the rule stays where it is, or is not created
     ORIGIN_NOT_READY = "OriginNotReady"
     ORIGIN_FOREIGN = "OriginForeign"
     FOREIGN_RULE = "ForeignRule"
-
-
-# Plan reasons that say why a route's rule is not what it asked for.
-_PLAN_STATES: dict[str, RuleState] = {
-    api.Reason.ORIGIN_NOT_READY: RuleState.ORIGIN_NOT_READY,
-    api.Reason.ORIGIN_FOREIGN: RuleState.ORIGIN_FOREIGN,
-    api.Reason.FOREIGN_RULE: RuleState.FOREIGN_RULE,
-    api.Reason.CONFLICT: RuleState.CONFLICT,
-}
 
 
 BACKEND_PROBLEMS = frozenset(
@@ -469,33 +459,3 @@ def _port_node_port(
     if port.get("nodePort"):
         return RuleState.DESIRED, "", int(port["nodePort"])
     return RuleState.BACKEND_PORT_NOT_FOUND, f"{where} port {backend.port!r} has no nodePort", None
-
-
-def settle(desired: DesiredState, plan: Plan) -> DesiredState:
-    """The outcomes once the plan is known: a rule the plan leaves where it is (its new
-    origin is not ready or not ours, a held route publishes it, or a foreign rule has its
-    host and path) says so, instead of claiming to be desired."""
-    found: dict[tuple[str, tuple[str, str, str]], tuple[RuleState, str]] = {}
-    for skipped in plan.skipped:
-        rule, state = skipped.subject, _PLAN_STATES.get(skipped.reason)
-        if state is None or not isinstance(rule, CdnRule) or rule.owner is None:
-            continue
-        found[(ownership.route_of(rule.owner.resource), rule.key)] = (state, skipped.message)
-    if not found:
-        return desired
-    outcomes = tuple(
-        replace(outcome, rules=tuple(_settled(outcome.key, r, found) for r in outcome.rules))
-        for outcome in desired.outcomes
-    )
-    return replace(desired, outcomes=outcomes)
-
-
-def _settled(
-    route_key: str,
-    outcome: RuleOutcome,
-    found: Mapping[tuple[str, tuple[str, str, str]], tuple[RuleState, str]],
-) -> RuleOutcome:
-    if outcome.rule is None or (route_key, outcome.rule.key) not in found:
-        return outcome
-    state, message = found[(route_key, outcome.rule.key)]
-    return replace(outcome, state=state, message=message)

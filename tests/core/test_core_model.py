@@ -44,7 +44,6 @@ from reconciler.derive.desired import (
     RuleState,
     Settings,
     desired_state,
-    settle,
 )
 from reconciler.derive.ingress import derive_route
 from reconciler.derive.routes import route_from_object
@@ -62,6 +61,7 @@ from reconciler.model import (
     dns_name,
 )
 from reconciler.plan.diff import plan
+from reconciler.plan.settle import settle
 from reconciler.providers.apply import apply_plan
 from reconciler.providers.base import ProviderError, ServerError
 from reconciler.registry import ownership

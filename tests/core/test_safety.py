@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reconciler.derive.desired import RuleState, desired_state, settle
+from reconciler.derive.desired import RuleState, desired_state
 from reconciler.model import (
     Action,
     BackendRef,
@@ -19,6 +19,7 @@ from reconciler.model import (
     RouteRule,
 )
 from reconciler.plan.diff import plan
+from reconciler.plan.settle import settle
 from reconciler.providers.apply import apply_plan
 from reconciler.providers.base import ServerError
 from reconciler.registry import ownership
