@@ -30,6 +30,7 @@ from reconciler.controller.sync import PassMemory, PassResult, PassSettings, run
 from reconciler.fence import Fence, LeadershipLost
 from reconciler.model import Action, CdnRule, Change, DnsRecord
 from reconciler.plan.guard import Refusal
+from reconciler.registry import ownership
 
 log = structlog.get_logger(__name__)
 RETRY = 2.0
@@ -256,7 +257,7 @@ def _log_change(change: Change, action: str, outcome: str) -> None:
     owner = change.current if change.current is not None else change.desired
     route = ""
     if isinstance(owner, CdnRule) and owner.owner is not None:
-        route = owner.owner.resource.removeprefix("edgioroute/")
+        route = ownership.route_of(owner.owner.resource)
     log.info(
         "cdn change",
         action=action,

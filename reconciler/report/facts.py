@@ -228,8 +228,9 @@ def published_by_route(
     per route made a pass quadratic: 10,000 routes x 15,000 rules)."""
     found: dict[str, dict[tuple[str, str, str], CdnRule]] = defaultdict(dict)
     for rule in rules:
-        if rule.owner is not None and rule.owner.owner == owner_id:
-            found[rule.owner.resource][rule.key] = rule
+        marker = rule.owner
+        if marker is not None and ownership.owns(marker, owner_id):
+            found[marker.resource][rule.key] = rule
     return found
 
 
