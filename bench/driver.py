@@ -24,15 +24,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.cache import ProviderCache
 from reconciler.cluster.config import api_client
 from reconciler.cluster.kube import KubeCluster
+from reconciler.controller.cache import ProviderCache
+from reconciler.controller.loop import Loop, LoopOptions
+from reconciler.controller.observability import configure_logging
+from reconciler.controller.sync import PassSettings
 from reconciler.derive.desired import Settings
-from reconciler.loop import Loop, LoopOptions
-from reconciler.observability import configure_logging
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
-from reconciler.sync import PassSettings
 
 # The providers' documented pace: Edgio's SDKs one request per 1.2 s (bursts of 5, as
 # the controller's default), Vultr 30 requests/s (the controller keeps 20/s, bursts of 5).

@@ -7,7 +7,9 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from reconciler import __version__, derive_command, run_command
+from reconciler import __version__
+from reconciler.cmd import derive as derive_command
+from reconciler.cmd import run as run_command
 
 
 class _Parser(argparse.ArgumentParser):

@@ -31,7 +31,7 @@ def dns_name(text: str) -> str:
     names the same host (RFC 1034 section 3.1): a foreign record stored as `Origin`
     occupies `origin`, and a rule whose source is `origin.example.com.` uses
     `origin.example.com`. It lives here, at the root of the core, because the model's
-    own equality and keys compare by it; :mod:`reconciler.ownership` and every other
+    own equality and keys compare by it; :mod:`reconciler.registry.ownership` and every other
     layer call this one function rather than lower-casing by hand.
     """
     name = text.rstrip(".")
@@ -85,7 +85,7 @@ class OwnerMarker:
 
     `owner` names the controller instance (one per cluster); `resource` names what the
     object was made for (``origin`` for the shared A record set, ``edgioroute/ns/name``
-    for a CDN rule). Parsing and rendering live in :mod:`reconciler.ownership`.
+    for a CDN rule). Parsing and rendering live in :mod:`reconciler.registry.ownership`.
     """
 
     owner: str
@@ -291,6 +291,15 @@ class Change:
         return subject
 
 
+class Skip(enum.Enum):
+    """What kind of reason left something unchanged, for the code that reports on it to
+    ask by type rather than by matching the reason's words."""
+
+    FOREIGN = "foreign"  # not ours: another owner's record or rule holds the name or path
+    FORBIDDEN = "forbidden"  # the --policy does not allow the change
+    WAITING = "waiting"  # anything else: held, in use, not ready, unknown, refused
+
+
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """Something the plan deliberately did not change, and why (shown to users)."""
@@ -298,6 +307,7 @@ class Skipped:
     subject: DnsRecord | CdnRule
     reason: str  # CamelCase, e.g. "ForeignRecord", "PolicyForbidsDelete"
     message: str
+    kind: Skip = Skip.WAITING
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,14 +23,14 @@ from kubernetes.client.exceptions import ApiException
 
 from reconciler import api
 from reconciler.cluster import trim
+from reconciler.cluster.base import ClusterReadFailed, ClusterWriteFailed, Snapshot
 from reconciler.cluster.config import ClusterUnreachable
 from reconciler.cluster.events import EventRecorder
 from reconciler.cluster.informer import DEFAULT_TIMING, Informer, Timing, body, describe
 from reconciler.derive.ingress import object_key
 from reconciler.fence import unfenced
-from reconciler.routeset import RouteWrite, WriteAction
-from reconciler.status import IngressHostnames, load_balancer_entries
-from reconciler.sync import ClusterReadFailed, ClusterWriteFailed, Snapshot
+from reconciler.plan.routeset import RouteWrite, WriteAction
+from reconciler.report.status import IngressHostnames, load_balancer_entries
 
 log = structlog.get_logger(__name__)
 Obj = dict[str, Any]

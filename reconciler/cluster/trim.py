@@ -79,7 +79,7 @@ def shared(value: Any, like: Any = None) -> Any:
     them. And an object's old version often lives on beside the new one (the snapshot
     of a running pass, the memo of the last one): a status write changes the status
     only, so the new version's spec and most of its metadata are the old one's objects
-    instead of copies. Parts are shared, never changed in place (see `reconciler.memo`).
+    instead of copies. Parts are shared, never changed in place (see `reconciler.derive.memo`).
     """
     if isinstance(value, dict):
         return _shared_dict(value, like if isinstance(like, dict) else None)

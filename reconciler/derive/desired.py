@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-from reconciler import api, ownership
+from reconciler import api
 from reconciler.derive import fields
+from reconciler.derive.memo import Memo, Memos
 from reconciler.errors import FieldError
-from reconciler.memo import Memo
 from reconciler.model import (
     BackendRef,
     CdnRule,
@@ -25,12 +25,12 @@ from reconciler.model import (
     DnsRecord,
     Holds,
     OwnerMarker,
-    Plan,
     Route,
     RouteRule,
     WebProtocol,
     dns_name,
 )
+from reconciler.registry import ownership
 
 # Nodes with this label are left out of external load balancers, and so of the origin.
 EXCLUDE_NODE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
@@ -65,19 +65,10 @@ class RuleState(enum.StrEnum):
     BACKEND_NOT_FOUND = "BackendNotFound"
     BACKEND_NOT_NODE_PORT = "BackendNotNodePort"
     BACKEND_PORT_NOT_FOUND = "BackendPortNotFound"
-    # set from the plan by :func:`settle`: the rule stays where it is, or is not created
+    # set from the plan (reconciler.plan.settle): the rule stays where it is, or is not created
     ORIGIN_NOT_READY = "OriginNotReady"
     ORIGIN_FOREIGN = "OriginForeign"
     FOREIGN_RULE = "ForeignRule"
-
-
-# Plan reasons that say why a route's rule is not what it asked for.
-_PLAN_STATES: dict[str, RuleState] = {
-    api.Reason.ORIGIN_NOT_READY: RuleState.ORIGIN_NOT_READY,
-    api.Reason.ORIGIN_FOREIGN: RuleState.ORIGIN_FOREIGN,
-    api.Reason.FOREIGN_RULE: RuleState.FOREIGN_RULE,
-    api.Reason.CONFLICT: RuleState.CONFLICT,
-}
 
 
 BACKEND_PROBLEMS = frozenset(
@@ -189,11 +180,14 @@ def desired_state(
     nodes: Iterable[Mapping[str, Any]],
     settings: Settings,
     invalid_routes: Iterable[str] = (),
+    memos: DesiredMemos | None = None,
 ) -> DesiredState:
     """`invalid_routes` are keys of EdgioRoutes that could not be read: what they
-    published stays as it is, like everything else whose input is broken."""
+    published stays as it is, like everything else whose input is broken. `memos`: what
+    the passes before computed (none: everything is computed)."""
+    memos = DesiredMemos() if memos is None else memos
     nodes = tuple(nodes)
-    addresses = _ADDRESSES.get(
+    addresses = memos.addresses.get(
         None,
         (settings, *nodes),
         partial(node_addresses, nodes, settings.node_address_type, settings.node_selector),
@@ -209,7 +203,7 @@ def desired_state(
                 released.add(ownership.route_resource(route.key))
             outcomes.append(RouteOutcome(route.key, deleting=True))
             continue
-        outcome, origin = _claimed(route, services, settings, claims, addresses)
+        outcome, origin = _claimed(route, services, settings, claims, addresses, memos.alone)
         if origin is not None and any(r.rule for r in outcome.rules):
             origins.add(origin)
             rules.update(r.rule for r in outcome.rules if r.rule is not None)
@@ -244,9 +238,16 @@ def desired_state(
 
 RuleKey = tuple[str, str, str]  # (shortname, host in normal form, published path)
 Placed = tuple[RouteOutcome, tuple[str, str] | None]  # an outcome, and its origin (zone, name)
-# Pure functions of their inputs, reused while those stay the same (reconciler.memo).
-_ADDRESSES: Memo[tuple[str, ...]] = Memo()
-_ALONE: Memo[tuple[RouteOutcome, tuple[str, str] | None, tuple[RuleKey, ...]]] = Memo()
+Alone = tuple[RouteOutcome, tuple[str, str] | None, tuple[RuleKey, ...]]
+
+
+@dataclass
+class DesiredMemos(Memos):
+    """Pure functions of their inputs, reused while those stay the same
+    (reconciler.derive.memo): the node addresses, and each route's outcome alone."""
+
+    addresses: Memo[tuple[str, ...]] = field(default_factory=Memo)
+    alone: Memo[Alone] = field(default_factory=Memo)
 
 
 def _claimed(
@@ -255,6 +256,7 @@ def _claimed(
     settings: Settings,
     claims: dict[RuleKey, str],
     addresses: tuple[str, ...],
+    kept: Memo[Alone],
 ) -> Placed:
     """The route's outcome once older routes have claimed their hosts and paths.
 
@@ -262,7 +264,7 @@ def _claimed(
     route has alone: a function of the route, its Services, the settings and the node
     addresses, kept between passes. Otherwise it is worked out again with the claims."""
     backends = tuple(services.get((route.namespace, r.backend.service)) for r in route.rules)
-    outcome, origin, keys = _ALONE.get(
+    outcome, origin, keys = kept.get(
         route.key,
         (route, settings, addresses, *backends),
         partial(_alone, route, services, settings, addresses),
@@ -457,33 +459,3 @@ def _port_node_port(
     if port.get("nodePort"):
         return RuleState.DESIRED, "", int(port["nodePort"])
     return RuleState.BACKEND_PORT_NOT_FOUND, f"{where} port {backend.port!r} has no nodePort", None
-
-
-def settle(desired: DesiredState, plan: Plan) -> DesiredState:
-    """The outcomes once the plan is known: a rule the plan leaves where it is (its new
-    origin is not ready or not ours, a held route publishes it, or a foreign rule has its
-    host and path) says so, instead of claiming to be desired."""
-    found: dict[tuple[str, tuple[str, str, str]], tuple[RuleState, str]] = {}
-    for skipped in plan.skipped:
-        rule, state = skipped.subject, _PLAN_STATES.get(skipped.reason)
-        if state is None or not isinstance(rule, CdnRule) or rule.owner is None:
-            continue
-        found[(ownership.route_of(rule.owner.resource), rule.key)] = (state, skipped.message)
-    if not found:
-        return desired
-    outcomes = tuple(
-        replace(outcome, rules=tuple(_settled(outcome.key, r, found) for r in outcome.rules))
-        for outcome in desired.outcomes
-    )
-    return replace(desired, outcomes=outcomes)
-
-
-def _settled(
-    route_key: str,
-    outcome: RuleOutcome,
-    found: Mapping[tuple[str, tuple[str, str, str]], tuple[RuleState, str]],
-) -> RuleOutcome:
-    if outcome.rule is None or (route_key, outcome.rule.key) not in found:
-        return outcome
-    state, message = found[(route_key, outcome.rule.key)]
-    return replace(outcome, state=state, message=message)

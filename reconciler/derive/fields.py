@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.errors import FieldError
 from reconciler.model import WEB_PROTOCOLS, CdnOption, WebProtocol, dns_name, url_path
-from reconciler.ownership import MARKER_OPTION, OWNER_HEADER, TXT_PREFIX
+from reconciler.registry.ownership import MARKER_OPTION, OWNER_HEADER, TXT_PREFIX
 
 _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)+[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?$")

@@ -47,7 +47,7 @@ class Listing(list[T]):
     the collection changed while it was paged (an object repeated or missing, a total
     that moved) and one more listing saw it change again: some object may be missing,
     so the pass must not delete anything, nor create anything in this zone or account
-    (see :func:`reconciler.diff.plan` and :class:`reconciler.diff.Unlisted`).
+    (see :func:`reconciler.plan.diff.plan` and :class:`reconciler.plan.diff.Unlisted`).
     """
 
     def __init__(

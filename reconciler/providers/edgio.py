@@ -30,7 +30,6 @@ from urllib.parse import quote
 
 import requests
 
-from reconciler import ownership
 from reconciler.model import (
     WEB_PROTOCOLS,
     CdnOption,
@@ -59,6 +58,7 @@ from reconciler.providers.transport import (
     json_or_none,
     raw_message,
 )
+from reconciler.registry import ownership
 
 PROVIDER = "edgio"
 DEFAULT_BASE_URL = "https://apis.llnw.com/config-api/v1"

@@ -18,15 +18,16 @@ from typing import Any
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.vultr import VultrEmulator
 from reconciler import api
-from reconciler.cache import ProviderCache
+from reconciler.cluster.base import Snapshot
+from reconciler.controller.cache import ProviderCache
+from reconciler.controller.sync import PassResult, PassSettings, run_once
 from reconciler.derive.desired import Settings
 from reconciler.derive.ingress import object_key
 from reconciler.model import Action
+from reconciler.plan.routeset import RouteWrite, WriteAction
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
-from reconciler.routeset import RouteWrite, WriteAction
-from reconciler.status import IngressHostnames
-from reconciler.sync import PassResult, PassSettings, Snapshot, run_once
+from reconciler.report.status import IngressHostnames
 from tests.support import FAST
 
 Obj = dict[str, Any]

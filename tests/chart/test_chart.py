@@ -15,7 +15,7 @@ import yaml
 import reconciler
 import reconciler.cli
 from charts import gen_values_table
-from reconciler import config
+from reconciler.cmd import config
 from reconciler.derive import fields
 from tests.chart.chart import (
     CHART,

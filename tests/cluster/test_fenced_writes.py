@@ -15,8 +15,8 @@ from reconciler import api
 from reconciler.cluster.config import api_client
 from reconciler.cluster.kube import KubeCluster
 from reconciler.fence import Fence, LeadershipLost
-from reconciler.routeset import RouteWrite, WriteAction
-from reconciler.status import IngressHostnames
+from reconciler.plan.routeset import RouteWrite, WriteAction
+from reconciler.report.status import IngressHostnames
 from tests.controller.conftest import WRITES
 
 ROUTE: dict[str, Any] = {

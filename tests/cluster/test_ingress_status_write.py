@@ -12,7 +12,7 @@ from kubernetes import client
 
 from edgio_sandbox.kube import KubeEmulator
 from reconciler.cluster.kube import KubeCluster
-from reconciler.status import IngressHostnames
+from reconciler.report.status import IngressHostnames
 from tests.support import ingress_manifest
 
 STATUS = "/apis/networking.k8s.io/v1/namespaces/default/ingresses/web/status"

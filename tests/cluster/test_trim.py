@@ -12,7 +12,7 @@ from reconciler.cluster import trim
 from reconciler.cluster.informer import Informer
 from reconciler.derive.desired import Settings, desired_state
 from reconciler.derive.routes import route_from_object
-from reconciler.routeset import derived_from, route_set
+from reconciler.plan.routeset import derived_from, route_set
 from tests.support import ingress_manifest
 
 Obj = dict[str, Any]

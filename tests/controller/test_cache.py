@@ -8,7 +8,7 @@ import pytest
 
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.vultr import VultrEmulator
-from reconciler.cache import ProviderCache
+from reconciler.controller.cache import ProviderCache
 from reconciler.model import CdnRule, DnsRecord, OwnerMarker
 from reconciler.providers.base import ProviderError
 from reconciler.providers.edgio import EdgioCdn

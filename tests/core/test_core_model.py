@@ -38,19 +38,15 @@ from hypothesis.stateful import (
     rule,
 )
 
-from reconciler import ownership
-from reconciler.apply import apply_plan
 from reconciler.derive.desired import (
     BACKEND_PROBLEMS,
     DesiredState,
     RuleState,
     Settings,
     desired_state,
-    settle,
 )
 from reconciler.derive.ingress import derive_route
 from reconciler.derive.routes import route_from_object
-from reconciler.diff import plan
 from reconciler.errors import InvalidObject
 from reconciler.model import (
     WEB_PROTOCOLS,
@@ -64,7 +60,11 @@ from reconciler.model import (
     Route,
     dns_name,
 )
+from reconciler.plan.diff import plan
+from reconciler.plan.settle import settle
+from reconciler.providers.apply import apply_plan
 from reconciler.providers.base import ProviderError, ServerError
+from reconciler.registry import ownership
 from tests.core.memory_providers import MemoryEdgio, MemoryVultr, WireRecord
 
 ME = "me"

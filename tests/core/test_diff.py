@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reconciler import ownership
-from reconciler.diff import plan
-from reconciler.model import Action, CdnRule, DnsRecord, Holds, OwnerMarker, Policy
+from reconciler.model import Action, CdnRule, DnsRecord, Holds, OwnerMarker, Policy, Skip
+from reconciler.plan.diff import plan
+from reconciler.registry import ownership
 
 ME = "cluster-a"
 MARKER = ownership.render(OwnerMarker(ME, "origin"))
@@ -93,6 +93,7 @@ def test_foreign_records_at_the_origin_name_are_never_touched() -> None:
     result = plan([a("203.0.113.1")], actual, [], [], owner=ME)
     assert result.changes == ()
     assert [s.reason for s in result.skipped] == ["ForeignRecord"]
+    assert [s.kind for s in result.skipped] == [Skip.FOREIGN]
     assert "no TXT a-origin with owner cluster-a" in result.skipped[0].message
 
 
@@ -139,6 +140,7 @@ def test_an_unmarked_rule_is_adopted_in_place_only_when_its_route_asks() -> None
     other = replace(holder, owner=OwnerMarker("cluster-b", "edgioroute/shop/web"))
     result = plan([a("203.0.113.1")], records, [rule()], [other], owner=ME, adopting=asking)
     assert result.changes == () and [s.reason for s in result.skipped] == ["ForeignRule"]
+    assert [s.kind for s in result.skipped] == [Skip.FOREIGN]
 
 
 def test_a_rule_is_not_adopted_onto_an_origin_that_does_not_resolve_yet() -> None:
@@ -165,6 +167,7 @@ def test_policies_hold_back_what_they_forbid() -> None:
         ("update", "rule /fred 31000", "u1"),
     ]
     assert [s.reason for s in upsert.skipped] == ["PolicyForbidsDelete", "PolicyForbidsDelete"]
+    assert {s.kind for s in upsert.skipped} == {Skip.FORBIDDEN}  # what the report asks
     create = plan(desired, actual, *rules, owner=ME, policy=Policy.CREATE_ONLY)
     assert summary(create.changes) == [("create", "A origin 203.0.113.2", "")]
     assert sorted(s.reason for s in create.skipped) == [

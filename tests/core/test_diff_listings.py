@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reconciler import ownership
-from reconciler.diff import Unlisted, plan
 from reconciler.model import Action, CdnRule, DnsRecord, OwnerMarker
+from reconciler.plan.diff import Unlisted, plan
 from reconciler.providers.base import Listing
+from reconciler.registry import ownership
 
 OWNER = "cluster-a"
 ZONE = "example.com"

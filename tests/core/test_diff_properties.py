@@ -10,8 +10,6 @@ from dataclasses import dataclass, replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler import ownership
-from reconciler.diff import Unlisted, plan
 from reconciler.model import (
     Action,
     CdnRule,
@@ -23,6 +21,8 @@ from reconciler.model import (
     Policy,
     ProtocolSet,
 )
+from reconciler.plan.diff import Unlisted, plan
+from reconciler.registry import ownership
 
 ME = "me"
 ZONE = "example.com"

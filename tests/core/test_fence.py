@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.apply import apply_plan
-from reconciler.diff import plan
 from reconciler.fence import Fence, LeadershipLost
 from reconciler.model import DnsRecord
+from reconciler.plan.diff import plan
+from reconciler.providers.apply import apply_plan
 from tests.core.memory_providers import MemoryEdgio, MemoryVultr
 
 DEADLINE = 10.0

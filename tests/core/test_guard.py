@@ -10,10 +10,11 @@ from fractions import Fraction
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from reconciler import ownership
 from reconciler.api import Reason
-from reconciler.diff import plan
-from reconciler.guard import (
+from reconciler.cmd.run import _share
+from reconciler.model import Action, CdnRule, Change, DnsRecord, OwnerMarker, Plan
+from reconciler.plan.diff import plan
+from reconciler.plan.guard import (
     Accounted,
     DeleteGuard,
     Refusal,
@@ -23,8 +24,7 @@ from reconciler.guard import (
     owned_rules,
     refused,
 )
-from reconciler.model import Action, CdnRule, Change, DnsRecord, OwnerMarker, Plan
-from reconciler.run_command import _share
+from reconciler.registry import ownership
 
 ME = "cluster-a"
 ZONE = "example.com"

@@ -7,19 +7,22 @@ other controllers: only our entries change, every other entry stays where it is.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler import facts as facts_module
 from reconciler.api import CONTROLLER_NAME
-from reconciler.config import ConfigError, edge_hostnames
+from reconciler.cmd.config import ConfigError, edge_hostnames
+from reconciler.controller import finish as finish_module
 from reconciler.derive import edge
 from reconciler.derive.desired import RouteOutcome, RuleOutcome, RuleState
 from reconciler.derive.ingress import derive_route, shows_our_status
 from reconciler.errors import InvalidObject
 from reconciler.model import CdnRule, OwnerMarker
-from reconciler.status import IngressHostnames, RouteFacts, ingress_hostnames, route_status
+from reconciler.report.facts import ReportMemos
+from reconciler.report.status import IngressHostnames, RouteFacts, ingress_hostnames, route_status
 
 NOW = "2026-01-01T00:00:00Z"
 CUSTOM = ("www.shop.com", "shop.com", "api.shop.com", "cdn.shop.com")
@@ -203,5 +206,7 @@ def test_a_refused_ingress_write_keeps_the_names_shown_before_in_the_status() ->
         **ingress({}),
         "status": {"loadBalancer": {"ingress": [{"hostname": "edge.example.net"}]}},
     }
-    kept = facts_module._show_hostnames(RefusingCluster(), "default/web", shown, status, previous)  # type: ignore[arg-type]
+    refusing: Any = RefusingCluster()
+    memos = ReportMemos()
+    kept = finish_module._show_hostnames(refusing, "default/web", shown, status, previous, memos)
     assert kept == {"rules": [], "edgeHostnames": ["edge.example.net"]}

@@ -1,4 +1,4 @@
-"""What a pass reuses between passes (reconciler.memo) never changes what it does.
+"""What a pass reuses between passes (reconciler.derive.memo) never changes what it does.
 
 Hypothesis draws a world and a run of changes to it (Ingresses edited, broken, added and
 deleted, Services retyped, nodes going NotReady, routes deleted or edited by hand, Edgio
@@ -20,15 +20,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import facts, memo
-from reconciler.cache import ProviderCache
+from reconciler.cluster.base import Snapshot
+from reconciler.controller import finish
+from reconciler.controller.cache import ProviderCache
+from reconciler.controller.sync import PassMemory, PassSettings, run_once
 from reconciler.derive.desired import Settings
 from reconciler.derive.ingress import object_key
 from reconciler.model import CdnRule, DnsRecord
+from reconciler.plan.routeset import RouteWrite, WriteAction
 from reconciler.providers.base import Listing
-from reconciler.routeset import RouteWrite, WriteAction
-from reconciler.status import IngressHostnames, load_balancer_entries
-from reconciler.sync import PassSettings, Snapshot, run_once
+from reconciler.report import facts
+from reconciler.report.status import IngressHostnames, load_balancer_entries
 from tests.core.memory_providers import MemoryEdgio, MemoryVultr
 from tests.support import ingress_manifest
 
@@ -223,18 +225,19 @@ def change(box: Sandbox, what: tuple[Any, ...]) -> None:
 
 
 def play(run: Sequence[tuple[Any, ...]], *, keep: bool) -> list[Any]:
-    """Every pass's plan, writes and words, playing `run` from the same start."""
-    memo.forget()
-    box = sandbox()
+    """Every pass's plan, writes and words, playing `run` from the same start: with one
+    memory kept from pass to pass (`keep`), or each pass from scratch."""
+    box, memory = sandbox(), PassMemory()
     seen: list[Any] = []
     for step, what in enumerate([("nothing",), *run, ("nothing",)]):
         change(box, what)
-        if not keep:
-            memo.forget()
         stamp = f"2026-01-01T01:00:{step:02d}Z"
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(facts, "now", lambda stamp=stamp: stamp)
-            result = run_once(box.world, box.cache, SETTINGS, full=step % 3 == 0)
+            patch.setattr(finish, "now", lambda stamp=stamp: stamp)
+            full = step % 3 == 0
+            result = run_once(
+                box.world, box.cache, SETTINGS, full=full, memory=memory if keep else None
+            )
         seen.append(
             (
                 result.plan,
@@ -246,7 +249,6 @@ def play(run: Sequence[tuple[Any, ...]], *, keep: bool) -> list[Any]:
                 box.world.said[:],
             )
         )
-    memo.forget()
     return seen
 
 
@@ -260,12 +262,8 @@ def test_a_pass_with_the_memo_does_what_a_pass_from_scratch_does(
         assert one == other, f"pass {step} differs"
 
 
-def test_an_unchanged_world_is_not_derived_again() -> None:
-    """The memo is used at all: a second pass over the same objects derives nothing."""
-    memo.forget()
-    box = sandbox()
-    for _ in range(3):
-        run_once(box.world, box.cache, SETTINGS)
+def routes_read(box: Sandbox, memory: PassMemory) -> int:
+    """How many EdgioRoutes a pass with `memory` reads again (not taken from it)."""
     calls = 0
     original = facts.route_from_object
 
@@ -276,6 +274,24 @@ def test_an_unchanged_world_is_not_derived_again() -> None:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(facts, "route_from_object", counted)
-        run_once(box.world, box.cache, SETTINGS)
-    memo.forget()
-    assert calls == 0
+        run_once(box.world, box.cache, SETTINGS, memory=memory)
+    return calls
+
+
+def test_an_unchanged_world_is_not_derived_again() -> None:
+    """The memory is used at all: a second pass over the same objects derives nothing."""
+    box, memory = sandbox(), PassMemory()
+    for _ in range(3):
+        run_once(box.world, box.cache, SETTINGS, memory=memory)
+    assert routes_read(box, memory) == 0
+
+
+def test_two_loops_in_one_process_keep_their_own_memory() -> None:
+    """A second loop beside a warm one (a test's, a benchmark's) starts from scratch,
+    and leaves the warm one's memory as it was: the memory is the loop's, not the
+    process's."""
+    box, warm = sandbox(), PassMemory()
+    for _ in range(3):
+        run_once(box.world, box.cache, SETTINGS, memory=warm)
+    assert routes_read(box, PassMemory()) == len(box.world.objects["routes"]) == 3
+    assert routes_read(box, warm) == 0

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import ownership
-from reconciler.config import ConfigError, check_owner_id
+from reconciler.cmd.config import ConfigError, check_owner_id
 from reconciler.model import CdnOption, OwnerMarker
+from reconciler.registry import ownership
 
 TOKENS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-/.", min_size=1, max_size=40)
 

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from reconciler import api
-from reconciler.routeset import Verdict, WriteAction, is_sweep, route_set, sweep_verdict
+from reconciler.plan.routeset import Verdict, WriteAction, is_sweep, route_set, sweep_verdict
 from tests.support import ingress_manifest
 
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reconciler import ownership
-from reconciler.apply import apply_plan
-from reconciler.derive.desired import RuleState, desired_state, settle
-from reconciler.diff import plan
+from reconciler.derive.desired import RuleState, desired_state
 from reconciler.model import (
     Action,
     BackendRef,
@@ -21,7 +18,11 @@ from reconciler.model import (
     Route,
     RouteRule,
 )
+from reconciler.plan.diff import plan
+from reconciler.plan.settle import settle
+from reconciler.providers.apply import apply_plan
 from reconciler.providers.base import ServerError
+from reconciler.registry import ownership
 from tests.core.memory_providers import MemoryEdgio, MemoryVultr, WireRecord
 from tests.core.test_desired import NODES, SERVICES, SETTINGS
 

@@ -12,11 +12,11 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler import ownership
 from reconciler.cluster.config import namespaced_owner_id
-from reconciler.diff import plan
-from reconciler.guard import Accounted, check, owned_rules
 from reconciler.model import Action, CdnRule, DnsRecord, OwnerMarker, Policy
+from reconciler.plan.diff import plan
+from reconciler.plan.guard import Accounted, check, owned_rules
+from reconciler.registry import ownership
 
 ME = "cluster-a"
 ZONE = "example.com"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from reconciler.derive.desired import RouteOutcome, RuleOutcome, RuleState
 from reconciler.errors import FieldError
 from reconciler.model import CdnRule, OwnerMarker
-from reconciler.status import (
+from reconciler.report.status import (
     EDGE_HOSTNAMES,
     Problem,
     RouteFacts,

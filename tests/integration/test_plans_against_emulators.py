@@ -20,20 +20,22 @@ import yaml
 
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.vultr import VultrEmulator
-from reconciler import api, ownership
-from reconciler.apply import ApplyReport
-from reconciler.cache import ProviderCache
+from reconciler import api
+from reconciler.cluster.base import ClusterWriteFailed, Snapshot
+from reconciler.cmd.plan_output import print_plan
+from reconciler.controller.cache import ProviderCache
+from reconciler.controller.sync import PassResult, PassSettings, run_once
 from reconciler.derive.desired import Settings
 from reconciler.derive.ingress import object_key
 from reconciler.model import Action, CdnRule, DnsRecord, OwnerMarker, Plan
-from reconciler.plan_output import print_plan
+from reconciler.plan.routeset import RouteWrite, WriteAction
+from reconciler.providers.apply import ApplyReport
 from reconciler.providers.base import CdnProvider
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.transport import RetryPolicy
 from reconciler.providers.vultr import VultrDns
-from reconciler.routeset import RouteWrite, WriteAction
-from reconciler.status import IngressHostnames
-from reconciler.sync import ClusterWriteFailed, PassResult, PassSettings, Snapshot, run_once
+from reconciler.registry import ownership
+from reconciler.report.status import IngressHostnames
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FAST = RetryPolicy(attempts=5, initial_wait=0.001, max_wait=0.01, max_retry_after=0.02)

@@ -12,12 +12,12 @@ import pytest
 
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.vultr import Paging, VultrEmulator
-from reconciler.apply import ApplyReport, apply_plan
 from reconciler.derive.desired import DesiredState, desired_state
 from reconciler.derive.ingress import derive_route
 from reconciler.derive.routes import route_from_object
-from reconciler.diff import plan
 from reconciler.model import Action, CdnRule, DnsRecord, Plan
+from reconciler.plan.diff import plan
+from reconciler.providers.apply import ApplyReport, apply_plan
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
 from tests.integration.test_plans_against_emulators import (

@@ -12,13 +12,13 @@ from structlog.testing import capture_logs
 
 from edgio_sandbox.edgio import EdgioEmulator
 from edgio_sandbox.vultr import VultrEmulator
-from reconciler import ownership
-from reconciler.calls import logged
+from reconciler.controller.observability import configure_logging
 from reconciler.model import CdnRule, DnsRecord, OwnerMarker
-from reconciler.observability import configure_logging
 from reconciler.providers.base import AuthFailed, DnsProvider
+from reconciler.providers.calls import logged
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
+from reconciler.registry import ownership
 from tests.support import FAST
 
 RECORD = DnsRecord("example.com", "origin", "A", "203.0.113.1", 60)

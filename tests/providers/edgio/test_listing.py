@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from edgio_sandbox.edgio import EdgioEmulator
-from reconciler import ownership
 from reconciler.providers.base import AuthFailed, NotFound
+from reconciler.registry import ownership
 from tests.providers.edgio.conftest import OWNER, SHORTNAME, client_for, instance_body, make_rule
 
 LIST = ("GET", f"/config-api/v1/svcinst/delivery/shortname/{SHORTNAME}")

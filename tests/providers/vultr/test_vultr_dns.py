@@ -7,10 +7,10 @@ from collections import Counter
 import pytest
 
 from edgio_sandbox.vultr import VultrEmulator
-from reconciler import ownership
 from reconciler.model import DnsRecord, OwnerMarker
 from reconciler.providers.base import DnsProvider, ValidationFailed
 from reconciler.providers.vultr import VultrDns
+from reconciler.registry import ownership
 from tests.providers.vultr.conftest import ZONE
 from tests.support import FAST
 

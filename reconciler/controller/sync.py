@@ -7,34 +7,36 @@ and reports back on every route: status, Ingress hostnames, Events, finalizers. 
 nothing from earlier passes but the provider cache, so a lost event, a crash mid-pass or
 an edit made by hand is corrected by the next pass.
 
-The cluster is reached through the small `Cluster` Protocol (implemented over the
-`kubernetes` client in :mod:`reconciler.cluster`), so this module imports no client.
+The cluster is reached through the small `Cluster` Protocol (:mod:`reconciler.cluster.base`,
+implemented over the `kubernetes` client in :mod:`reconciler.cluster.kube`), so this module
+imports no client.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
-from reconciler import memo, ownership
-from reconciler.apply import ApplyReport, apply_plan
-from reconciler.cache import ProviderCache
+from reconciler.cluster.base import Cluster, ClusterReadFailed, ClusterWriteFailed, Snapshot
+from reconciler.controller.cache import ProviderCache
+from reconciler.controller.finish import finish
 from reconciler.derive.desired import (
+    DesiredMemos,
     DesiredState,
     RouteOutcome,
     Settings,
     desired_state,
-    settle,
     zone_of,
 )
 from reconciler.derive.ingress import object_key
-from reconciler.diff import Unlisted, plan
-from reconciler.facts import Actual, Pass, RouteInput, finish, problem_of, read_routes
+from reconciler.derive.memo import Memos
 from reconciler.fence import unfenced
-from reconciler.guard import (
+from reconciler.model import Plan, Policy, dns_name
+from reconciler.plan.diff import Unlisted, plan
+from reconciler.plan.guard import (
     DEFAULT_GUARD,
     Accounted,
     DeleteGuard,
@@ -43,10 +45,9 @@ from reconciler.guard import (
     check_sweep,
     refused,
 )
-from reconciler.model import Plan, Policy, dns_name
-from reconciler.providers.base import ProviderError
-from reconciler.routeset import (
+from reconciler.plan.routeset import (
     RouteSet,
+    RouteSetMemos,
     RouteWrite,
     Verdict,
     WriteAction,
@@ -56,63 +57,27 @@ from reconciler.routeset import (
     route_set,
     sweep_verdict,
 )
-from reconciler.status import IngressHostnames, Problem
+from reconciler.plan.settle import settle
+from reconciler.providers.apply import ApplyReport, apply_plan
+from reconciler.providers.base import ProviderError
+from reconciler.registry import ownership
+from reconciler.report.facts import (
+    Actual,
+    Pass,
+    ReportMemos,
+    RouteInput,
+    problem_of,
+    read_routes,
+)
+from reconciler.report.status import Problem
 
 __all__ = [
-    "ClusterReadFailed",
-    "ClusterWriteFailed",
     "PassResult",
-    "Snapshot",
-    "problem_of",
     "run_once",
 ]
 
 log = structlog.get_logger(__name__)
 Obj = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The cluster as the caches hold it at the start of a pass, as plain objects.
-
-    Nothing changes these objects in place, neither the pass nor the caches (an informer
-    replaces an object that changed): a pass reuses what it derived from an object the
-    pass before as long as it is the same object (see :mod:`reconciler.memo`)."""
-
-    ingresses: tuple[Obj, ...] = ()
-    ingress_classes: tuple[Obj, ...] = ()
-    routes: tuple[Obj, ...] = ()
-    services: tuple[Obj, ...] = ()
-    nodes: tuple[Obj, ...] = ()
-
-
-class Cluster(Protocol):
-    """What a pass needs of Kubernetes: read a snapshot, write routes and what users see."""
-
-    def snapshot(self) -> Snapshot: ...
-
-    def read_ingress(self, namespace: str, name: str) -> Obj | None:
-        """The Ingress as the API server has it now, not the cache (None: not found)."""
-        ...
-
-    def read_route(self, namespace: str, name: str) -> Obj | None:
-        """The EdgioRoute as the API server has it now (None: not found)."""
-        ...
-
-    def write_route(self, write: RouteWrite) -> Obj: ...
-
-    def write_route_status(self, route: Obj, status: Obj) -> None: ...
-
-    def write_ingress_hosts(self, ingress: Obj, hostnames: IngressHostnames) -> bool:
-        """Our entries in the Ingress's shared load-balancer list, the others kept; False
-        when the Ingress could not be written."""
-        ...
-
-    def remove_finalizer(self, route: Obj) -> None: ...
-
-    def event(self, obj: Obj, reason: str, message: str, *, warning: bool) -> None: ...
-
-    def problems(self, obj: Obj, problems: Iterable[tuple[str, str]]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +89,16 @@ class PassSettings:
     policy: Policy = Policy.SYNC
     guard: DeleteGuard = DEFAULT_GUARD  # --max-delete-share, --allow-mass-delete
     scope: ownership.Scope = ownership.EVERYWHERE  # --namespace: the routes this install judges
+
+
+@dataclass
+class PassMemory(Memos):
+    """What passes reuse from the passes before (reconciler.derive.memo), owned by the
+    loop that runs them: two loops in one process never share it."""
+
+    desired: DesiredMemos = field(default_factory=DesiredMemos)
+    routes: RouteSetMemos = field(default_factory=RouteSetMemos)
+    report: ReportMemos = field(default_factory=ReportMemos)
 
 
 @dataclass
@@ -150,6 +125,22 @@ class PassResult:
         """The pass planned against every zone and account and every write went through."""
         return self.report.ok and not self.listing_problems and not self.refusals
 
+    @classmethod
+    def of(cls, done: Pass, statuses: dict[str, Obj], sweep_refusal: Refusal | None) -> PassResult:
+        """What a finished pass records: its plan and writes, and what it reported."""
+        return cls(
+            plan=done.plan,
+            report=done.report,
+            outcomes=done.desired.outcomes,
+            statuses=statuses,
+            route_writes=done.routes.writes,
+            listing_problems={**done.actual.zone_problems, **done.actual.account_problems},
+            dry_run=done.dry_run,
+            desired=done.desired,
+            refusal=done.refusal,
+            sweep_refusal=sweep_refusal,
+        )
+
 
 def run_once(
     cluster: Cluster,
@@ -159,39 +150,52 @@ def run_once(
     dry_run: bool = False,
     full: bool = False,
     fence: Callable[[], None] = unfenced,
+    memory: PassMemory | None = None,
 ) -> PassResult:
-    """One level-triggered pass; `full` lists every zone and account again; `fence` is
-    asked before every provider write (the cluster's writes ask their own)."""
-    memo.next_pass()
+    """One level-triggered pass, as external-dns's RunOnce: snapshot, derive, plan,
+    apply, report, record. `full` lists every zone and account again; `fence` is asked
+    before every provider write (the cluster's writes ask their own); `memory` is what
+    the caller's passes before computed (none: a pass from scratch)."""
+    memory = PassMemory() if memory is None else memory
+    memory.next_pass()
     snapshot = cluster.snapshot()
-    routes = route_set(snapshot.ingresses, snapshot.ingress_classes, snapshot.routes)
-    routes, sweep_refusal = _confirmed(cluster, routes, snapshot, settings.guard, dry_run)
+    routes, sweep_refusal = _routes(cluster, snapshot, settings.guard, dry_run, memory)
     stored = _write_routes(cluster, routes, snapshot.routes, dry_run)
-    inputs = read_routes(stored, routes, settings.core)
+    inputs = read_routes(stored, routes, settings.core, memory.report)
     actual = read_actual(cache, settings, inputs, full=full)
-    desired = _desired(snapshot, inputs, settings)
-    result, refusal = _guarded_plan(desired, actual, settings, inputs)
-    desired = settle(desired, result)
-    report = ApplyReport() if dry_run else apply_plan(result, cache.dns, cache.cdn, fence)
-    deletes = settings.policy is Policy.SYNC
-    done = Pass(inputs, desired, actual, result, report, routes, dry_run, deletes, refusal)
-    statuses = finish(cluster, cache, done, settings.core)
-    return PassResult(
-        result,
-        report,
-        desired.outcomes,
-        statuses,
-        routes.writes,
-        {**actual.zone_problems, **actual.account_problems},
-        dry_run,
-        desired,
-        refusal,
-        sweep_refusal,
+    desired = _desired(snapshot, inputs, settings, memory.desired)
+    planned, refusal = _guarded_plan(desired, actual, settings, inputs)
+    report = ApplyReport() if dry_run else apply_plan(planned, cache.dns, cache.cdn, fence)
+    done = Pass(
+        inputs=inputs,
+        desired=settle(desired, planned),
+        actual=actual,
+        plan=planned,
+        report=report,
+        routes=routes,
+        dry_run=dry_run,
+        deletes=settings.policy is Policy.SYNC,
+        refusal=refusal,
     )
+    statuses = finish(cluster, cache, done, settings.core, memory.report)
+    return PassResult.of(done, statuses, sweep_refusal)
+
+
+def _routes(
+    cluster: Cluster, snapshot: Snapshot, guard: DeleteGuard, dry_run: bool, memory: PassMemory
+) -> tuple[RouteSet, Refusal | None]:
+    """The EdgioRoute writes that make the routes agree with their Ingresses, with only
+    the sweeps the API server confirms (see `_confirmed`)."""
+    ingresses, classes, stored = snapshot.ingresses, snapshot.ingress_classes, snapshot.routes
+    routes = route_set(ingresses, classes, stored, memory.routes)
+    return _confirmed(cluster, routes, snapshot, guard, dry_run)
 
 
 def _desired(
-    snapshot: Snapshot, inputs: Sequence[RouteInput], settings: PassSettings
+    snapshot: Snapshot,
+    inputs: Sequence[RouteInput],
+    settings: PassSettings,
+    memos: DesiredMemos,
 ) -> DesiredState:
     """What the providers should hold; routes that cannot be read keep what they have."""
     return desired_state(
@@ -200,6 +204,7 @@ def _desired(
         snapshot.nodes,
         settings.core,
         [i.key for i in inputs if i.route is None and not i.deleting],
+        memos,
     )
 
 
@@ -316,14 +321,6 @@ def _reread(cluster: Cluster, key: tuple[str, str]) -> Obj | None:
         return cluster.read_route(*key)
     except ClusterReadFailed:
         return None
-
-
-class ClusterWriteFailed(Exception):
-    """A write to the cluster that failed; the pass goes on and the next one retries."""
-
-
-class ClusterReadFailed(Exception):
-    """A read from the API server that failed; what depended on it waits for a pass."""
 
 
 def _as_if_written(write: RouteWrite) -> Obj:

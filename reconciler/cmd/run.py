@@ -29,10 +29,7 @@ from typing import Any
 
 import structlog
 
-from reconciler import config as settings_module
 from reconciler import metrics
-from reconciler.cache import ProviderCache
-from reconciler.calls import logged
 from reconciler.cluster.config import (
     ClusterUnreachable,
     api_client,
@@ -42,24 +39,27 @@ from reconciler.cluster.config import (
 )
 from reconciler.cluster.kube import KubeCluster
 from reconciler.cluster.lease import RENEW_DEADLINE, LeaseElector
-from reconciler.config import Config, ConfigError, Credentials, address
-from reconciler.derive.desired import Settings
-from reconciler.fence import Fence, LeadershipLost
-from reconciler.guard import DEFAULT_MAX_SHARE, DeleteGuard
-from reconciler.loop import Loop, LoopOptions
-from reconciler.model import Policy
-from reconciler.observability import (
+from reconciler.cmd import config as settings_module
+from reconciler.cmd.config import Config, ConfigError, Credentials, address
+from reconciler.cmd.plan_output import print_plan
+from reconciler.controller.cache import ProviderCache
+from reconciler.controller.loop import Loop, LoopOptions
+from reconciler.controller.observability import (
     LEVELS,
     Heartbeat,
     configure_logging,
     serve_metrics,
     serve_probes,
 )
-from reconciler.ownership import Scope
-from reconciler.plan_output import print_plan
+from reconciler.controller.sync import PassSettings, run_once
+from reconciler.derive.desired import Settings
+from reconciler.fence import Fence, LeadershipLost
+from reconciler.model import Policy
+from reconciler.plan.guard import DEFAULT_MAX_SHARE, DeleteGuard
+from reconciler.providers.calls import logged
 from reconciler.providers.edgio import EdgioCdn
 from reconciler.providers.vultr import VultrDns
-from reconciler.sync import PassSettings, run_once
+from reconciler.registry.ownership import Scope
 
 log = structlog.get_logger(__name__)
 EXIT_FAILED, EXIT_CONFIG = 1, 2

@@ -44,7 +44,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from reconciler import ownership
 from reconciler.api import Reason
 from reconciler.model import (
     Action,
@@ -55,9 +54,11 @@ from reconciler.model import (
     OwnerMarker,
     Plan,
     Policy,
+    Skip,
     Skipped,
     dns_name,
 )
+from reconciler.registry import ownership
 
 (
     _TXT_CLAIM,
@@ -150,11 +151,14 @@ class _Builder:
                 change.subject,
                 f"PolicyForbids{change.action.value.capitalize()}",
                 f"policy {self.policy.value} does not allow a {change.action.value}",
+                Skip.FORBIDDEN,
             )
         )
 
-    def skip(self, subject: DnsRecord | CdnRule, reason: str, message: str) -> None:
-        self.skipped.append(Skipped(subject, reason, message))
+    def skip(
+        self, subject: DnsRecord | CdnRule, reason: str, message: str, kind: Skip = Skip.WAITING
+    ) -> None:
+        self.skipped.append(Skipped(subject, reason, message, kind))
 
     def deleted_rules(self) -> set[str]:
         """Ids of listed rules this plan deletes (they stop using their origin)."""
@@ -403,6 +407,7 @@ def _new_name(builder: _Builder, key: NameKey, want: list[DnsRecord], names: _Na
                 Reason.FOREIGN_RECORD,
                 f"{fqdn} already has records that this controller does not own "
                 f"(no TXT {ownership.txt_name(key[1])} with owner {names.owner}); left untouched",
+                Skip.FOREIGN,
             )
         return
     claim = _marker_record(key, names.owner, want[0].ttl)
@@ -474,6 +479,7 @@ def _retime(builder: _Builder, want: list[DnsRecord], present: list[DnsRecord]) 
                 f"PolicyForbids{verb.capitalize()}",
                 f"changing the TTL of {record.fqdn} needs a {verb} (Vultr keeps one TTL "
                 f"per record set), which policy {builder.policy.value} does not allow",
+                Skip.FORBIDDEN,
             )
         return
     if not needed <= builder.allowed:
@@ -608,11 +614,12 @@ def _held_rule(rule: CdnRule) -> tuple[CdnRule, str, str]:
     )
 
 
-def _foreign_rule(rule: CdnRule, holder: CdnRule) -> tuple[CdnRule, str, str]:
+def _foreign_rule(rule: CdnRule, holder: CdnRule) -> tuple[CdnRule, str, str, Skip]:
     who = f"owner {holder.owner.owner}" if holder.owner else "no ownership marker"
     return (
         replace(rule, id=holder.id),
         Reason.FOREIGN_RULE,
         f"Edgio already has a rule for {holder.published_host}{rule.published_path} "
         f"({who}); left untouched",
+        Skip.FOREIGN,
     )

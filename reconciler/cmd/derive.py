@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from reconciler.api import CONTROLLER_NAME
+from reconciler.cmd.manifests import ManifestError, read_objects
 from reconciler.derive.ingress import (
     class_controllers,
     default_classes,
@@ -21,7 +22,6 @@ from reconciler.derive.ingress import (
     object_key,
 )
 from reconciler.errors import InvalidObject
-from reconciler.manifests import ManifestError, read_objects
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

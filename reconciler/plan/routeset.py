@@ -28,15 +28,20 @@ from reconciler.derive.ingress import (
     object_key,
     shows_our_status,
 )
+from reconciler.derive.memo import Memo, Memos
 from reconciler.errors import InvalidObject
-from reconciler.memo import Memo
 
 Obj = dict[str, Any]
-# An Ingress's manifest (or why it has none), and whether a stored route agrees with
-# it: pure functions of the Ingress (all of it but what `derived_from` leaves out) and
-# of the manifest and the route, reused while they stay the same (reconciler.memo).
-_DERIVED: Memo[Obj | InvalidObject] = Memo()
-_AGREES: Memo[bool] = Memo()
+
+
+@dataclass
+class RouteSetMemos(Memos):
+    """An Ingress's manifest (or why it has none), and whether a stored route agrees with
+    it: pure functions of the Ingress (all of it but what `derived_from` leaves out) and
+    of the manifest and the route, reused while they stay the same (reconciler.derive.memo)."""
+
+    derived: Memo[Obj | InvalidObject] = field(default_factory=Memo)
+    agrees: Memo[bool] = field(default_factory=Memo)
 
 
 class WriteAction(enum.StrEnum):
@@ -93,7 +98,10 @@ def route_set(
     ingresses: Iterable[Obj],
     ingress_classes: Iterable[Mapping[str, Any]],
     routes: Iterable[Mapping[str, Any]],
+    memos: RouteSetMemos | None = None,
 ) -> RouteSet:
+    """`memos`: what the passes before derived (none: everything is derived)."""
+    memos = RouteSetMemos() if memos is None else memos
     classes = list(ingress_classes)
     controllers, defaults = class_controllers(classes), default_classes(classes)
     ours = {
@@ -112,12 +120,12 @@ def route_set(
             notes.append(_name_taken(ingress, key))
             continue
         sources[key] = ingress
-        manifest = _DERIVED.get(key, derived_from(ingress), partial(_derived, ingress))
+        manifest = memos.derived.get(key, derived_from(ingress), partial(_derived, ingress))
         if isinstance(manifest, InvalidObject):
             invalid[key] = manifest
             notes.append(Note(ingress, api.Reason.INVALID_SPEC, str(manifest)))
             continue
-        write = _derived_write(manifest, route)
+        write = _derived_write(manifest, route, memos.agrees)
         if write is not None:
             writes.append(write)
     for key in sorted(stored):
@@ -190,12 +198,14 @@ def _derived(ingress: Mapping[str, Any]) -> Obj | InvalidObject:
     return manifest
 
 
-def _derived_write(manifest: Obj, route: Mapping[str, Any] | None) -> RouteWrite | None:
+def _derived_write(
+    manifest: Obj, route: Mapping[str, Any] | None, agrees: Memo[bool]
+) -> RouteWrite | None:
     if route is None:
         return RouteWrite(WriteAction.CREATE, manifest, "derived from its Ingress")
     if is_deleting(route):
         return None  # recreated once the old one is gone
-    if _AGREES.get(object_key(route), (manifest, route), partial(_agrees, route, manifest)):
+    if agrees.get(object_key(route), (manifest, route), partial(_agrees, route, manifest)):
         return None
     return RouteWrite(WriteAction.UPDATE, _merged(route, manifest), "its Ingress changed")
 

@@ -14,6 +14,11 @@ by the pass) compares them by value instead (`by_value`).
 
 What a pass does not use is dropped when the next one begins (`next_pass`), so a memo
 holds one entry per live key plus, during a pass, those of the pass before.
+
+Memos belong to the loop that runs the passes, never to the module: each layer that
+reuses results groups its memos in a `Memos` value its functions take, and the
+controller's pass memory groups those. Two loops in one process (tests, benchmarks)
+each keep their own.
 """
 
 from __future__ import annotations
@@ -33,7 +38,6 @@ class Memo(Generic[V]):
         self._by_value = by_value
         self._kept: dict[Hashable, Entry[V]] = {}  # from the pass before, not used yet
         self._used: dict[Hashable, Entry[V]] = {}  # used by this pass
-        _ALL.append(self)
 
     def get(self, key: Hashable, inputs: tuple[object, ...], compute: Callable[[], V]) -> V:
         """The result for `inputs`: the one kept if it was computed from these very
@@ -57,16 +61,19 @@ class Memo(Generic[V]):
         self._kept, self._used = {}, {}
 
 
-_ALL: list[Memo[Any]] = []
+class Memos:
+    """Memos kept and rotated together: a dataclass whose fields are memos (or groups
+    of them), one per layer that reuses results, and the pass memory above them."""
 
+    def next_pass(self) -> None:
+        """A pass begins: what the one before did not use is dropped, in every memo."""
+        for part in self._parts():
+            part.next_pass()
 
-def next_pass() -> None:
-    """Called by `run_once` as a pass begins."""
-    for memo in _ALL:
-        memo.next_pass()
+    def clear(self) -> None:
+        """Drop everything kept: the next pass computes everything."""
+        for part in self._parts():
+            part.clear()
 
-
-def forget() -> None:
-    """Drop everything kept: the next pass computes everything (tests compare the two)."""
-    for memo in _ALL:
-        memo.clear()
+    def _parts(self) -> list[Memo[Any] | Memos]:
+        return [v for v in vars(self).values() if isinstance(v, Memo | Memos)]

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from reconciler.fence import unfenced
 from reconciler.model import Action, CdnRule, Change, DnsRecord, Plan
-from reconciler.ownership import origin_of
 from reconciler.providers.base import CdnProvider, DnsProvider, ProviderError
+from reconciler.registry.ownership import origin_of
 
 
 @dataclass

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from reconciler import ownership
 from reconciler.api import Reason
 from reconciler.model import Action, CdnRule, DnsRecord, Plan, Skipped
+from reconciler.registry import ownership
 
 DEFAULT_MAX_SHARE = Fraction(1, 2)
 Kind = Literal["records", "rules", "routes"]

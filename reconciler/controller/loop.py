@@ -23,12 +23,14 @@ from typing import Any, Protocol
 import structlog
 
 from reconciler import metrics
-from reconciler.cache import ProviderCache
+from reconciler.cluster.base import Cluster
+from reconciler.controller.cache import ProviderCache
+from reconciler.controller.observability import Heartbeat
+from reconciler.controller.sync import PassMemory, PassResult, PassSettings, run_once
 from reconciler.fence import Fence, LeadershipLost
-from reconciler.guard import Refusal
 from reconciler.model import Action, CdnRule, Change, DnsRecord
-from reconciler.observability import Heartbeat
-from reconciler.sync import Cluster, PassResult, PassSettings, run_once
+from reconciler.plan.guard import Refusal
+from reconciler.registry import ownership
 
 log = structlog.get_logger(__name__)
 RETRY = 2.0
@@ -84,6 +86,7 @@ class Loop:
         # Where controller-wide Events go (the Lease): a refusal may concern no route.
         self.controller_object = controller_object
         self._refresh = refresh  # new provider clients when the credentials Secret changed
+        self.memory = PassMemory()  # what this loop's passes reuse: no other loop's
         self._wake = threading.Event()
         self._failures = 0
         # Progress made anywhere: the providers' clients and the cluster's writes beat it.
@@ -171,6 +174,7 @@ class Loop:
                 dry_run=self.options.dry_run,
                 full=full,
                 fence=self.fence.check,
+                memory=self.memory,
             )
         except Exception:
             self._failed()
@@ -255,7 +259,7 @@ def _log_change(change: Change, action: str, outcome: str) -> None:
     owner = change.current if change.current is not None else change.desired
     route = ""
     if isinstance(owner, CdnRule) and owner.owner is not None:
-        route = owner.owner.resource.removeprefix("edgioroute/")
+        route = ownership.route_of(owner.owner.resource)
     log.info(
         "cdn change",
         action=action,

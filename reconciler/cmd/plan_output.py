@@ -11,8 +11,8 @@ import json
 import sys
 from typing import Any
 
+from reconciler.controller.sync import PassResult
 from reconciler.model import CdnRule, Change, DnsRecord, ProtocolSet, Skipped
-from reconciler.sync import PassResult
 
 COLUMNS = ("ACTION", "PROVIDER", "OBJECT", "BEFORE", "AFTER", "WHY")
 

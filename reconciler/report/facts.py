@@ -1,9 +1,10 @@
-"""The second half of a pass: from what was planned and written back to each route.
+"""The second half of a pass, as values: from what was planned and written to each route.
 
-For every EdgioRoute this gathers the plain facts the pure status module needs (what
-Edgio and Vultr hold for it after the writes, what failed, what was refused), then
-writes what users see: the status (only when it changed), the Ingress's load-balancer
-hostnames, Events on the route and its Ingress, and the finalizer once cleanup is done.
+For every EdgioRoute this gathers the plain facts the status module needs (what Edgio
+and Vultr hold for it after the writes, what failed, what was refused) and works out
+what users should see: the status, the Warning Events it calls for, the Events of the
+rule changes applied, the Ingress's load-balancer hostnames, whether the finalizer may
+go. Pure: :mod:`reconciler.controller.finish` writes it through the cluster.
 """
 
 from __future__ import annotations
@@ -11,21 +12,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from reconciler import api, ownership
-from reconciler.apply import ApplyReport
-from reconciler.cache import ProviderCache
+from reconciler import api
 from reconciler.derive.annotations import adopts, edge_hostname_of
 from reconciler.derive.desired import DesiredState, RouteOutcome, Settings, zone_of
 from reconciler.derive.edge import edge_hostname
 from reconciler.derive.ingress import object_key
+from reconciler.derive.memo import Memo, Memos
 from reconciler.derive.routes import route_from_object
 from reconciler.errors import FieldError, InvalidObject
-from reconciler.guard import Refusal
-from reconciler.memo import Memo
 from reconciler.model import (
     Action,
     CdnRule,
@@ -34,11 +31,15 @@ from reconciler.model import (
     DnsRecord,
     Plan,
     Route,
+    Skip,
     dns_name,
 )
+from reconciler.plan.guard import Refusal
+from reconciler.plan.routeset import RouteSet, has_finalizer, is_deleting
+from reconciler.providers.apply import ApplyReport
 from reconciler.providers.base import ProviderError
-from reconciler.routeset import RouteSet, WriteAction, has_finalizer, is_deleting
-from reconciler.status import (
+from reconciler.registry import ownership
+from reconciler.report.status import (
     EDGE_HOSTNAMES,
     IngressHostnames,
     Problem,
@@ -49,9 +50,6 @@ from reconciler.status import (
     rule_key,
     shortnames_of,
 )
-
-if TYPE_CHECKING:
-    from reconciler.sync import Cluster
 
 Obj = dict[str, Any]
 # Condition reasons that are steps on the way, not problems worth a Warning Event.
@@ -118,10 +116,22 @@ class Pass:
     refusal: Refusal | None = None
 
 
-_READ: Memo[RouteInput] = Memo()  # a pure function of its inputs (reconciler.memo)
+@dataclass
+class ReportMemos(Memos):
+    """What the report reuses while its inputs stay the same (reconciler.derive.memo):
+    each route read; whether its stored status is already the one its facts make it
+    (facts are new values every pass: compared by value); the Warning Events a status
+    calls for; the Ingress hostnames to write."""
+
+    read: Memo[RouteInput] = field(default_factory=Memo)
+    settled: Memo[Obj | None] = field(default_factory=lambda: Memo(by_value=True))
+    problems: Memo[tuple[tuple[str, str], ...]] = field(default_factory=Memo)
+    hosts: Memo[IngressHostnames | None] = field(default_factory=Memo)
 
 
-def read_routes(stored: Iterable[Obj], routes: RouteSet, settings: Settings) -> list[RouteInput]:
+def read_routes(
+    stored: Iterable[Obj], routes: RouteSet, settings: Settings, memos: ReportMemos
+) -> list[RouteInput]:
     """Every stored route read and validated; what did not change since the last pass
     (the route, its Ingress's verdict, the settings) is not read again."""
     found = []
@@ -129,7 +139,8 @@ def read_routes(stored: Iterable[Obj], routes: RouteSet, settings: Settings) -> 
         key = object_key(obj)
         invalid, ingress = routes.invalid.get(key), routes.sources.get(key)
         inputs = (obj, invalid, ingress, settings)
-        found.append(_READ.get(key, inputs, partial(_read, key, obj, invalid, ingress, settings)))
+        read = partial(_read, key, obj, invalid, ingress, settings)
+        found.append(memos.read.get(key, inputs, read))
     return found
 
 
@@ -197,54 +208,6 @@ def problem_of(error: ProviderError) -> Problem:
     return Problem(reasons.get(error.reason, api.Reason.PROVIDER_UNAVAILABLE), str(error))
 
 
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def finish(
-    cluster: Cluster, cache: ProviderCache, done: Pass, settings: Settings
-) -> dict[str, Obj]:
-    """Statuses for every route, written (with Events and finalizers) unless a dry run."""
-    rules, records = _after(cache, done, settings)
-    outcomes = {o.key: o for o in done.desired.outcomes}
-    statuses: dict[str, Obj] = {}
-    ingress_problems: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for note in done.routes.notes:
-        ingress_problems[object_key(note.ingress)].append((note.reason, note.message))
-    stamp = now()
-    published = published_by_route(rules, settings.owner_id)
-    actions = _actions_by_route(done.report)
-    origins: dict[str | None, tuple[str, ...] | None] = {}
-    unknown = done.actual.unknown_accounts()
-    for item in done.inputs:
-        outcome = outcomes.get(item.key)
-        hostname = outcome.origin_hostname if outcome else None
-        if hostname not in origins:
-            zone = zone_of(hostname, settings.zones) if hostname else None
-            known = not done.actual.unknown_zone(zone)
-            origins[hostname] = _origin_addresses(hostname, records, settings) if known else None
-        facts = route_facts(item, outcome, done, published, origins[hostname], settings, unknown)
-        previous = item.obj.get("status") or {}
-        inputs = (facts, previous, _shown(facts))
-        settled = _SETTLED.get(item.key, inputs, partial(_settled, facts, previous, stamp))
-        status = route_status(facts, previous, stamp) if settled is None else settled
-        statuses[item.key] = status
-        if done.dry_run:
-            continue
-        problems = _PROBLEMS.get(item.key, (status,), partial(_problems, status))
-        if item.ingress is not None and problems:
-            ingress_problems[item.key].extend(problems)
-        _report(cluster, item, status, previous, problems, done, facts, actions)
-    if not done.dry_run:
-        _report_ingresses(cluster, done, ingress_problems)
-    return statuses
-
-
-# Whether a route's stored status is already the one its facts make it: worked out
-# again only when the facts or the stored status change (reconciler.memo).
-_SETTLED: Memo[Obj | None] = Memo(by_value=True)
-
-
 def _settled(facts: RouteFacts, previous: Obj, stamp: str) -> Obj | None:
     """The stored status when it is what these facts make it, else None. A status equal
     to the stored one used no time stamp (a condition stamped now is one whose status
@@ -254,27 +217,8 @@ def _settled(facts: RouteFacts, previous: Obj, stamp: str) -> Obj | None:
 
 def _shown(facts: RouteFacts) -> tuple[tuple[str | None, str | None], ...]:
     """What the status shows of the published rules that their equality leaves out (a
-    CdnRule compares without Edgio's id and state), for `_SETTLED` to compare too."""
+    CdnRule compares without Edgio's id and state), for the `settled` memo to compare too."""
     return tuple((rule.id, rule.state) for rule in facts.published.values())
-
-
-def _after(
-    cache: ProviderCache, done: Pass, settings: Settings
-) -> tuple[list[CdnRule], list[DnsRecord]]:
-    """What the providers hold after the writes: the cache, which the writes updated."""
-    if done.dry_run:
-        return done.actual.rules, done.actual.records
-    accounts = {rule.shortname for rule in done.actual.rules} | {
-        s for item in done.inputs for s in item.shortnames
-    }
-    zones = set(settings.zones) - set(done.actual.zone_problems)
-    rules = [
-        r
-        for a in sorted(accounts - set(done.actual.account_problems))
-        for r in cache.cached_rules(a)
-    ]
-    records = [r for z in sorted(zones) for r in cache.cached_records(z)]
-    return rules, records
 
 
 def published_by_route(
@@ -284,8 +228,9 @@ def published_by_route(
     per route made a pass quadratic: 10,000 routes x 15,000 rules)."""
     found: dict[str, dict[tuple[str, str, str], CdnRule]] = defaultdict(dict)
     for rule in rules:
-        if rule.owner is not None and rule.owner.owner == owner_id:
-            found[rule.owner.resource][rule.key] = rule
+        marker = rule.owner
+        if marker is not None and ownership.owns(marker, owner_id):
+            found[marker.resource][rule.key] = rule
     return found
 
 
@@ -360,7 +305,7 @@ def _origin_addresses(
 def _origin_foreign(hostname: str | None, plan: Plan) -> str:
     for skipped in plan.skipped:
         subject = skipped.subject
-        foreign = skipped.reason == "ForeignRecord" and isinstance(subject, DnsRecord)
+        foreign = skipped.kind is Skip.FOREIGN and isinstance(subject, DnsRecord)
         if foreign and _serves(subject, hostname):
             return skipped.message
     return ""
@@ -377,7 +322,7 @@ def _foreign_rules(keys: set[tuple[str, str, str]], plan: Plan) -> dict[tuple[st
     return {
         s.subject.key: s.message
         for s in plan.skipped
-        if s.reason == "ForeignRule" and isinstance(s.subject, CdnRule) and s.subject.key in keys
+        if s.kind is Skip.FOREIGN and isinstance(s.subject, CdnRule) and s.subject.key in keys
     }
 
 
@@ -417,16 +362,10 @@ def _cdn_problems(
         found.update({key: refusal for key in keys})
     for skipped in done.plan.skipped:
         subject = skipped.subject
-        forbidden = skipped.reason.startswith("PolicyForbids")
+        forbidden = skipped.kind is Skip.FORBIDDEN
         if forbidden and isinstance(subject, CdnRule) and subject.key in keys:
             found[subject.key] = Problem(api.Reason.POLICY_FORBIDS, skipped.message)
     return found
-
-
-# What a status calls for, worked out again only when the status changes: a settled
-# route's status is the stored object itself (reconciler.memo).
-_PROBLEMS: Memo[tuple[tuple[str, str], ...]] = Memo()
-_HOSTS: Memo[IngressHostnames | None] = Memo()
 
 
 def _problems(status: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -441,52 +380,7 @@ def _problems(status: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def _report(
-    cluster: Cluster,
-    item: RouteInput,
-    status: Obj,
-    previous: Mapping[str, Any],
-    problems: Sequence[tuple[str, str]],
-    done: Pass,
-    facts: RouteFacts,
-    actions: Mapping[str, Sequence[tuple[str, str]]],
-) -> None:
-    if item.ingress is not None and item.key in done.routes.shown:
-        status = _show_hostnames(cluster, item.key, item.ingress, status, previous)
-    if status != previous:
-        cluster.write_route_status(item.obj, status)
-    targets = [item.obj] + ([item.ingress] if item.ingress is not None else [])
-    for reason, message in actions.get(ownership.route_resource(item.key), ()):
-        cluster.event(targets[-1], reason, message, warning=False)  # the object users wrote
-    cluster.problems(item.obj, problems)
-    if item.deleting and has_finalizer(item.obj):
-        _release(cluster, item, done, facts, targets)
-
-
-def _release(
-    cluster: Cluster, item: RouteInput, done: Pass, facts: RouteFacts, targets: list[Obj]
-) -> None:
-    """The finalizer goes once nothing of the route is known to be left: every account
-    it used was listed whole and holds no rule of it (or an operator says so). A listing
-    that failed or moved while it was paged is "unknown", never "nothing is left"."""
-    unknown = done.actual.unknown_accounts()
-    known = not any(s in unknown for s in {*item.shortnames, *facts.shortnames})
-    if item.force:
-        reason = api.Reason.FORCE_DELETED
-        message = f"finalizer released by {api.FORCE_DELETE_ANNOTATION}; rules may be left behind"
-    elif not done.deletes:
-        reason = api.Reason.POLICY_FORBIDS
-        message = "the policy never deletes: the route's rules are left as they are"
-    elif known and not facts.published and not done.report.failed:
-        reason, message = api.Reason.CLEANED_UP, "nothing of this route is left: finalizer removed"
-    else:
-        return
-    for target in targets:
-        cluster.event(target, reason, message, warning=reason == api.Reason.FORCE_DELETED)
-    cluster.remove_finalizer(item.obj)
-
-
-def _actions_by_route(report: ApplyReport) -> dict[str, list[tuple[str, str]]]:
+def actions_by_route(report: ApplyReport) -> dict[str, list[tuple[str, str]]]:
     """The Events of the rule changes applied, by the route resource that owns them: one
     per route and kind of change, naming its rules. One scan per pass (a scan per route
     was quadratic while 15,000 rules were created)."""
@@ -533,20 +427,13 @@ def _action_message(reason: api.Reason, rules: Sequence[str]) -> str:
     return f"{noun} {', '.join(sorted(rules))} {ACTION_DONE[reason]}"
 
 
-def _show_hostnames(
-    cluster: Cluster, key: str, ingress: Obj, status: Obj, previous: Mapping[str, Any]
-) -> Obj:
-    """Our entries on the Ingress, before the status, so Ready=True finds them set. The
-    status written says what the Ingress shows: when the Ingress could not be written, it
-    keeps the names shown before, so they are still known as ours to take out later."""
+def hostnames_to_write(
+    key: str, status: Obj, previous: Mapping[str, Any], ingress: Obj, memos: ReportMemos
+) -> IngressHostnames | None:
+    """Our entries for a route's Ingress, or None when it already shows them as they
+    should be; worked out again only when the status, stored status or Ingress change."""
     inputs = (status, previous, ingress)
-    hostnames = _HOSTS.get(key, inputs, partial(_hostnames_to_write, *inputs))
-    if hostnames is None or cluster.write_ingress_hosts(ingress, hostnames):
-        return status
-    kept = {k: v for k, v in status.items() if k != EDGE_HOSTNAMES}
-    if EDGE_HOSTNAMES in previous:
-        kept[EDGE_HOSTNAMES] = previous[EDGE_HOSTNAMES]
-    return kept
+    return memos.hosts.get(key, inputs, partial(_hostnames_to_write, status, previous, ingress))
 
 
 def _hostnames_to_write(
@@ -557,19 +444,92 @@ def _hostnames_to_write(
     return None if hostnames.merged(load_balancer_entries(ingress)) is None else hostnames
 
 
-def _report_ingresses(
-    cluster: Cluster, done: Pass, problems: Mapping[str, list[tuple[str, str]]]
-) -> None:
-    ingresses = {object_key(n.ingress): n.ingress for n in done.routes.notes}
-    ingresses.update({i.key: i.ingress for i in done.inputs if i.ingress is not None})
-    for write in done.routes.writes:
-        source = done.routes.sources.get(object_key(write.route))
-        if source is not None and write.action is WriteAction.CREATE:
-            cluster.event(
-                source,
-                api.Reason.ROUTE_DERIVED,
-                f"EdgioRoute {object_key(write.route)} created",
-                warning=False,
-            )
-    for key, ingress in ingresses.items():
-        cluster.problems(ingress, problems.get(key, []))
+def keeping_shown(status: Obj, previous: Mapping[str, Any]) -> Obj:
+    """The status to write when the Ingress could not be written: it keeps the names
+    shown before, so they are still known as ours to take out later."""
+    kept = {k: v for k, v in status.items() if k != EDGE_HOSTNAMES}
+    if EDGE_HOSTNAMES in previous:
+        kept[EDGE_HOSTNAMES] = previous[EDGE_HOSTNAMES]
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
+class RouteReport:
+    """What a pass has to say on one route: its facts, its status and the one stored
+    before, and the Warning Events the status calls for (none in a dry run)."""
+
+    item: RouteInput
+    facts: RouteFacts
+    status: Obj
+    previous: Obj
+    problems: tuple[tuple[str, str], ...] = ()
+
+
+def route_reports(
+    done: Pass,
+    rules: Sequence[CdnRule],
+    records: Sequence[DnsRecord],
+    settings: Settings,
+    stamp: str,
+    memos: ReportMemos,
+) -> list[RouteReport]:
+    """Every route's report, given what the providers hold after the writes."""
+    outcomes = {o.key: o for o in done.desired.outcomes}
+    published = published_by_route(rules, settings.owner_id)
+    origins: dict[str | None, tuple[str, ...] | None] = {}
+    unknown = done.actual.unknown_accounts()
+    reports = []
+    for item in done.inputs:
+        outcome = outcomes.get(item.key)
+        hostname = outcome.origin_hostname if outcome else None
+        if hostname not in origins:
+            zone = zone_of(hostname, settings.zones) if hostname else None
+            known = not done.actual.unknown_zone(zone)
+            origins[hostname] = _origin_addresses(hostname, records, settings) if known else None
+        facts = route_facts(item, outcome, done, published, origins[hostname], settings, unknown)
+        previous = item.obj.get("status") or {}
+        inputs = (facts, previous, _shown(facts))
+        settled = memos.settled.get(item.key, inputs, partial(_settled, facts, previous, stamp))
+        status = route_status(facts, previous, stamp) if settled is None else settled
+        problems = (
+            ()
+            if done.dry_run
+            else memos.problems.get(item.key, (status,), partial(_problems, status))
+        )
+        reports.append(
+            RouteReport(item=item, facts=facts, status=status, previous=previous, problems=problems)
+        )
+    return reports
+
+
+def ingress_problems(
+    done: Pass, reports: Iterable[RouteReport]
+) -> dict[str, list[tuple[str, str]]]:
+    """The Warning Events for each Ingress: the route set's notes on it, and the problems
+    of the route derived from it."""
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for note in done.routes.notes:
+        found[object_key(note.ingress)].append((note.reason, note.message))
+    for report in reports:
+        if report.item.ingress is not None and report.problems:
+            found[report.item.key].extend(report.problems)
+    return found
+
+
+def release(item: RouteInput, done: Pass, facts: RouteFacts) -> tuple[api.Reason, str] | None:
+    """Why a deleting route's finalizer may go now, or None while it must stay.
+
+    It goes once nothing of the route is known to be left: every account it used was
+    listed whole and holds no rule of it (or an operator says so). A listing that failed
+    or moved while it was paged is "unknown", never "nothing is left"."""
+    unknown = done.actual.unknown_accounts()
+    known = not any(s in unknown for s in {*item.shortnames, *facts.shortnames})
+    if item.force:
+        message = f"finalizer released by {api.FORCE_DELETE_ANNOTATION}; rules may be left behind"
+        return api.Reason.FORCE_DELETED, message
+    if not done.deletes:
+        message = "the policy never deletes: the route's rules are left as they are"
+        return api.Reason.POLICY_FORBIDS, message
+    if known and not facts.published and not done.report.failed:
+        return api.Reason.CLEANED_UP, "nothing of this route is left: finalizer removed"
+    return None
